@@ -87,7 +87,7 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
     Shuffling permutes ``arange(N)`` at the start of every epoch with NumPy's legacy generator,
     seeded once per run (``RandomState(seed).shuffle``), as the original does, so that the batches are
     the original's. Early stopping keeps the weights of the moment it stops.
-    Raises DivergedError at the first step whose training loss is inf or NaN.
+    Raises DivergedError at the first step whose training loss or updated weights are inf or NaN.
     """
     X, Y = train_set.X, train_set.Y
     num_samples = X.shape[0]
@@ -100,11 +100,14 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
     for epoch in range(epochs):
         for batch in batches(num_samples, batch_size, epoch_order(num_samples, rng)):
             X_batch, Y_batch = X[batch], Y[batch]
-            z = model.logits(X_batch)
-            loss = model.loss_from_logits(z, Y_batch)
-            if not math.isfinite(loss):
-                raise DivergedError(f"diverged at step {step} (epoch {epoch}): training loss {loss}")
-            model.w -= learning_rate * model.gradient(X_batch, Y_batch, model.activation(z))
+            # Overflow is not warned about but caught: a non-finite loss or weight ends the run below.
+            with np.errstate(over="ignore", invalid="ignore"):
+                z = model.logits(X_batch)
+                loss = model.loss_from_logits(z, Y_batch)
+                model.w -= learning_rate * model.gradient(X_batch, Y_batch, model.activation(z))
+            if not (math.isfinite(loss) and np.isfinite(model.w).all()):
+                raise DivergedError(f"diverged at step {step} (epoch {epoch}): training loss {loss}, "
+                                    f"largest |weight| {np.abs(model.w).max()}")
             history.train_loss.append(loss)
             if step % interval == 0:
                 validate(model, train_set, val_set, step, history)

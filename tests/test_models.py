@@ -1,0 +1,121 @@
+"""The models against independent references: central differences, losses computed by hand, extreme logits."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax, sigmoid, softmax
+
+
+def objective(model, X, Y):
+    """J = C + lambda ||w||^2, the function whose gradient the model returns."""
+    return model.loss(X, Y) + model.l2_lambda * np.sum(model.w ** 2)
+
+
+def central_difference_gradient(model, X, Y, epsilon=1e-3):
+    """dJ/dw by (J(w + eps e_ij) - J(w - eps e_ij)) / (2 eps), one weight at a time (the original's appendix)."""
+    gradient = np.zeros_like(model.w)
+    for index in np.ndindex(model.w.shape):
+        original = model.w[index]
+        model.w[index] = original + epsilon
+        plus = objective(model, X, Y)
+        model.w[index] = original - epsilon
+        minus = objective(model, X, Y)
+        model.w[index] = original
+        gradient[index] = (plus - minus) / (2 * epsilon)
+    return gradient
+
+
+def random_problem(num_outputs, rng, num_samples=20, num_inputs=30):
+    X = np.concatenate([rng.uniform(-1, 1, (num_samples, num_inputs - 1)), np.ones((num_samples, 1))], axis=1)
+    if num_outputs == 1:
+        Y = rng.integers(0, 2, (num_samples, 1)).astype(np.float64)
+    else:
+        Y = np.eye(num_outputs)[rng.integers(0, num_outputs, num_samples)]
+    return X, Y
+
+
+@pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
+@pytest.mark.parametrize("l2_lambda", [0.0, 0.5])
+def test_gradient_matches_central_differences(model_class, l2_lambda):
+    rng = np.random.default_rng(4265)
+    X, Y = random_problem(model_class.num_outputs, rng)
+    model = model_class(l2_lambda, num_inputs=X.shape[1])
+    model.w = rng.normal(0, 1 / math.sqrt(X.shape[1]), model.w.shape)
+    analytic = model.gradient(X, Y, model.forward(X))
+    numeric = central_difference_gradient(model, X, Y)
+    assert analytic.shape == model.w.shape
+    np.testing.assert_allclose(analytic, numeric, rtol=0, atol=1e-6)
+
+
+def test_logistic_loss_by_hand():
+    # Two samples, one input: z = (0, ln 3) -> yhat = (1/2, 3/4); targets (1, 0).
+    model = LogisticRegression(num_inputs=1)
+    model.w[:] = math.log(3)
+    X = np.array([[0.0], [1.0]])
+    Y = np.array([[1.0], [0.0]])
+    expected = -(math.log(1 / 2) + math.log(1 - 3 / 4)) / 2
+    assert model.loss(X, Y) == pytest.approx(expected, rel=1e-15)
+    np.testing.assert_allclose(model.forward(X), [[0.5], [0.75]], rtol=1e-15)
+
+
+def test_softmax_loss_by_hand():
+    # One sample, logits (0, ln 2, ln 7) -> yhat = (1, 2, 7) / 10; target class 1.
+    model = SoftmaxRegression(num_inputs=3)
+    model.w = np.diag([0.0, math.log(2), math.log(7)])
+    X = np.array([[1.0, 1.0, 1.0]])
+    Y = np.array([[0.0, 1.0, 0.0]])
+    z = X @ model.w
+    np.testing.assert_allclose(softmax(z), [[0.1, 0.2, 0.7]], rtol=1e-15)
+    assert SoftmaxRegression.loss_from_logits(z, Y) == pytest.approx(-math.log(0.2), rel=1e-15)
+
+
+def test_l2_penalty_enters_gradient_as_two_lambda_w():
+    rng = np.random.default_rng(1)
+    X, Y = random_problem(10, rng)
+    plain, penalised = SoftmaxRegression(0.0, X.shape[1]), SoftmaxRegression(0.3, X.shape[1])
+    plain.w = penalised.w = rng.normal(size=plain.w.shape)
+    difference = penalised.gradient(X, Y, penalised.forward(X)) - plain.gradient(X, Y, plain.forward(X))
+    np.testing.assert_allclose(difference, 2 * 0.3 * plain.w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("logit", [1000.0, -1000.0, 745.2, -745.2])
+def test_extreme_logits_stay_finite_without_warnings(logit):
+    z1 = np.array([[logit], [-logit]])
+    z10 = np.zeros((2, 10))
+    z10[0, 3], z10[1, 3] = logit, -logit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # Underflow to 0 is harmless (e^-1000 is 0 to double precision); overflow, 0/0 and ln 0 are not.
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            assert np.all(np.isfinite(sigmoid(z1)))
+            assert np.all(np.isfinite(softmax(z10)))
+            assert np.all(np.isfinite(log_softmax(z10)))
+            # The target is the class that the logit makes least likely: yhat rounds to 0, the loss must not be inf.
+            wrong = np.array([[float(logit < 0)], [float(logit > 0)]])
+            loss1 = LogisticRegression.loss_from_logits(z1, wrong)
+            Y = np.zeros((2, 10))
+            Y[:, 0] = 1
+            loss10 = SoftmaxRegression.loss_from_logits(z10, Y)
+    assert math.isfinite(loss1) and math.isfinite(loss10)
+    # The exact values: ln(1 + e^|z|) ~ |z| for logistic, and for softmax the log of the partition function.
+    assert loss1 == pytest.approx(abs(logit), rel=1e-12)
+    expected10 = (np.logaddexp.reduce(z10[0]) + np.logaddexp.reduce(z10[1])) / 2
+    assert loss10 == pytest.approx(expected10, rel=1e-12)
+
+
+def test_accuracy_counts_predictions_equal_to_targets():
+    model = LogisticRegression(num_inputs=1)
+    model.w[:] = 1.0
+    X = np.array([[2.0], [-1.0], [0.0], [-3.0]])  # yhat >= 0.5 at z >= 0: predictions 1, 0, 1, 0
+    Y = np.array([[1.0], [1.0], [1.0], [0.0]])
+    assert model.accuracy(X, Y) == 0.75
+    softmax_model = SoftmaxRegression(num_inputs=2)
+    softmax_model.w = np.zeros((2, 10))
+    softmax_model.w[0, 4] = 1.0
+    softmax_model.w[1, 7] = 1.0
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0]])
+    Y = np.eye(10)[[4, 4, 4]]
+    assert softmax_model.accuracy(X, Y) == pytest.approx(2 / 3)

@@ -1,0 +1,46 @@
+"""The pipeline's metrics against the figures the original report printed (``mnist_report.published``).
+
+These read ``metrics/<run>.json``: the committed baseline, and in CI those of a fresh ``dvc repro``
+(``.ci/run`` runs this file again after the pipeline). 10 significant digits or better.
+"""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from mnist_report.published import PUBLISHED
+
+METRICS = Path(__file__).resolve().parent.parent / "metrics"
+CASES = [(run, metric, value) for run, values in PUBLISHED.items() for metric, value in values.items()]
+
+
+def agree_to_significant_digits(ours: float, published: str, digits: int = 10) -> bool:
+    """True when ``ours`` rounds to the same first ``digits`` significant digits as ``published``, or
+    differs from it by less than half a unit in the 10th digit (the printed value may itself be rounded)."""
+    exact = Decimal(published)
+    if exact == 0:
+        return ours == 0
+    unit = Decimal(10) ** (exact.adjusted() - digits + 1)
+    return abs(Decimal(repr(ours)) - exact) <= unit / 2
+
+
+@pytest.mark.parametrize(("run", "metric", "published"), CASES, ids=[f"{r}.{m}" for r, m, _ in CASES])
+def test_run_reproduces_published_figure(run, metric, published):
+    path = METRICS / f"{run}.json"
+    assert path.exists(), f"{path} missing: run `dvc repro`"
+    ours = json.loads(path.read_text())[metric]
+    if metric == "early_stop_epoch":
+        assert ours == int(published), f"{run}: early stop at epoch {ours}, the original at {published}"
+    else:
+        assert agree_to_significant_digits(ours, published), f"{run}.{metric} = {ours!r}, published {published}"
+
+
+def test_the_comparison_can_fail():
+    # A value off in the 10th significant digit must not pass.
+    assert agree_to_significant_digits(0.06509106268432195, "0.06509106268432195")
+    assert agree_to_significant_digits(0.065091062684, "0.06509106268432195")
+    assert not agree_to_significant_digits(0.06509106269, "0.06509106268432195")
+    assert agree_to_significant_digits(0.9225, "0.9225")
+    assert not agree_to_significant_digits(0.92250001, "0.9225")

@@ -1,0 +1,144 @@
+"""The training loop: batching, shuffling, validation schedule, early stopping, divergence."""
+
+import numpy as np
+import pytest
+
+from mnist_report.data import Split
+from mnist_report.models import LogisticRegression, SoftmaxRegression
+from mnist_report.trainer import (
+    DivergedError, batches, epoch_order, should_stop_early, train, validation_interval,
+)
+
+
+def synthetic_split(num_samples, rng, num_inputs=8, task="binary"):
+    X = np.concatenate([rng.normal(size=(num_samples, num_inputs - 1)), np.ones((num_samples, 1))], axis=1)
+    true_w = rng.normal(size=(num_inputs, 10 if task == "softmax" else 1))
+    z = X @ true_w
+    if task == "softmax":
+        labels = np.argmax(z, axis=1)
+        return Split(X, np.eye(10)[labels], labels)
+    labels = (z[:, 0] > 0).astype(int)
+    return Split(X, labels[:, None].astype(np.float64), labels)
+
+
+def test_batches_drop_the_last_partial_batch_and_keep_file_order():
+    got = list(batches(10, 3, None))
+    assert got == [slice(0, 3), slice(3, 6), slice(6, 9)]  # sample 9 is dropped
+    order = np.array([4, 2, 9, 0, 1, 3, 5, 6, 7, 8])
+    got = [list(b) for b in batches(10, 4, order)]
+    assert got == [[4, 2, 9, 0], [1, 3, 5, 6]]
+
+
+def test_shuffling_is_fixed_by_the_seed():
+    first = [epoch_order(50, rng) for rng in [np.random.RandomState(0)] for _ in range(3)]
+    again = [epoch_order(50, rng) for rng in [np.random.RandomState(0)] for _ in range(3)]
+    other = [epoch_order(50, rng) for rng in [np.random.RandomState(1)] for _ in range(3)]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])
+    assert not np.array_equal(first[0], first[1])  # each epoch has its own order
+    assert sorted(first[1]) == list(range(50))
+
+
+def test_each_epoch_shuffles_a_fresh_arange_with_the_legacy_generator():
+    # The original permutes arange(N) anew each epoch with one RandomState seeded per run.
+    rng = np.random.RandomState(7)
+    reference = np.random.RandomState(7)
+    for _ in range(3):
+        expected = np.arange(20)
+        reference.shuffle(expected)
+        np.testing.assert_array_equal(epoch_order(20, rng), expected)
+    assert epoch_order(20, None) is None
+
+
+def test_early_stopping_rule_on_synthetic_losses():
+    # Never while the loss keeps improving.
+    improving = list(np.linspace(1.0, 0.1, 40))
+    assert not any(should_stop_early(improving[:n]) for n in range(1, 41))
+    # Oldest of the last 11 is <= each of the 10 after it: stop exactly at the 11th value after the best.
+    losses = [0.9, 0.8, 0.5] + [0.6, 0.55, 0.7, 0.51, 0.5, 0.52, 0.6, 0.61, 0.9, 0.55]
+    stops = [n for n in range(1, len(losses) + 1) if should_stop_early(losses[:n])]
+    assert stops[0] == 13  # 0.5 at index 2, then ten values none below it (0.5 equal counts as no improvement)
+    # A single improvement inside the window resets it.
+    assert not should_stop_early([0.5] + [0.6] * 9 + [0.49])
+    assert not should_stop_early([0.5] * 10)  # fewer than 11 recorded
+
+
+def test_validation_runs_every_fifth_of_an_epoch_from_step_zero():
+    rng = np.random.default_rng(0)
+    train_set, val_set = synthetic_split(320, rng), synthetic_split(50, rng)
+    model = LogisticRegression(num_inputs=8)
+    result = train(model, train_set, val_set, learning_rate=0.1, epochs=3, batch_size=32, shuffle=False,
+                   early_stopping=False, seed=0)
+    assert validation_interval(320, 32) == 2
+    assert result.steps == 30 and len(result.history.train_loss) == 30
+    assert result.history.val_step == list(range(0, 30, 2))
+    assert result.early_stop_epoch is None
+    # The first recorded loss is that of zero weights: ln 2.
+    assert result.history.train_loss[0] == pytest.approx(np.log(2), rel=1e-15)
+
+
+def test_training_matches_a_hand_written_sgd_loop():
+    rng = np.random.default_rng(3)
+    train_set, val_set = synthetic_split(100, rng, task="softmax"), synthetic_split(30, rng, task="softmax")
+    model = SoftmaxRegression(0.01, num_inputs=8)
+    result = train(model, train_set, val_set, learning_rate=0.05, epochs=4, batch_size=16, shuffle=True,
+                   early_stopping=False, seed=5)
+    # Independent loop: fresh arange shuffled each epoch, batches of 16, 6 per epoch.
+    w = np.zeros((8, 10))
+    order_rng = np.random.RandomState(5)
+    for _ in range(4):
+        order = np.arange(100)
+        order_rng.shuffle(order)
+        for b in range(6):
+            index = order[b * 16:(b + 1) * 16]
+            X, Y = train_set.X[index], train_set.Y[index]
+            z = X @ w
+            p = np.exp(z - z.max(1, keepdims=True))
+            p /= p.sum(1, keepdims=True)
+            w = w - 0.05 * (-(X.T @ (Y - p)) / 16 + 2 * 0.01 * w)
+    np.testing.assert_allclose(model.w, w, rtol=1e-12, atol=1e-14)
+    assert result.steps == 24
+
+
+def test_early_stopping_keeps_last_weights_and_reports_zero_based_epoch():
+    rng = np.random.default_rng(0)
+    train_set, val_set = synthetic_split(64, rng), synthetic_split(40, rng)
+    # Validation on labels opposite to what training learns: the validation loss only grows.
+    flipped = Split(val_set.X, 1 - val_set.Y, 1 - val_set.labels)
+    model = LogisticRegression(num_inputs=8)
+    result = train(model, train_set, flipped, learning_rate=0.5, epochs=20, batch_size=8, shuffle=False,
+                   early_stopping=True, seed=0)
+    # 8 steps an epoch, validation after every step; the run stops at the first validation whose
+    # loss 10 validations back is <= all 10 since, and reports the 0-based epoch of that step.
+    val_loss = result.history.val_loss
+    expected_stop = next(n for n in range(10, 160) if all(val_loss[n - 10] <= v for v in val_loss[n - 9:n + 1]))
+    assert len(val_loss) == expected_stop + 1 == result.steps
+    assert result.early_stop_epoch == (result.steps - 1) // 8 >= 1
+    # The weights are those after step 10's update, not the best ones (step 0's).
+    replay = LogisticRegression(num_inputs=8)
+    for step in range(result.steps):
+        batch = slice((step % 8) * 8, (step % 8) * 8 + 8)
+        X, Y = train_set.X[batch], train_set.Y[batch]
+        replay.w -= 0.5 * replay.gradient(X, Y, replay.forward(X))
+    np.testing.assert_allclose(model.w, replay.w, rtol=1e-12)
+
+
+def test_divergence_stops_with_step_and_loss():
+    # lr * 2 lambda = 2000: the penalty multiplies the weights by -1999 each step, so they overflow.
+    # (Without a penalty the cross-entropy gradient is bounded and the loss stays finite, if large.)
+    rng = np.random.default_rng(0)
+    train_set, val_set = synthetic_split(256, rng, task="softmax"), synthetic_split(20, rng, task="softmax")
+    model = SoftmaxRegression(l2_lambda=1.0, num_inputs=8)
+    with pytest.raises(DivergedError, match=r"diverged at step \d+ \(epoch \d+\): training loss (inf|nan|[0-9.e+]+), "
+                                            r"largest \|weight\| (inf|nan)"):
+        train(model, train_set, val_set, learning_rate=1000.0, epochs=50, batch_size=16, shuffle=False,
+              early_stopping=False, seed=0)
+
+
+def test_batch_larger_than_training_set_is_refused():
+    rng = np.random.default_rng(0)
+    train_set = synthetic_split(10, rng)
+    with pytest.raises(Exception, match="batch_size 16 is larger than the training set"):
+        train(LogisticRegression(num_inputs=8), train_set, train_set, learning_rate=0.1, epochs=1, batch_size=16,
+              shuffle=False, early_stopping=False, seed=0)
