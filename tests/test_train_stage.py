@@ -1,0 +1,73 @@
+"""The train stage as DVC runs it: outputs, determinism, and refusals that leave nothing behind."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from mnist_report import train as train_stage
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_DATA = ROOT / "data" / "mnist"
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A directory that looks like the project: params.yaml and the real data (dvc repro download)."""
+    assert (REAL_DATA / "train-images-idx3-ubyte").exists(), "run `dvc repro download` first"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mnist").symlink_to(REAL_DATA)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write_params(directory, **run_overrides):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["runs"] = {"trial": {"task": "binary", "learning_rate": 0.05, "epochs": 2, **run_overrides}}
+    (directory / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def test_stage_writes_metrics_history_and_weights(workdir):
+    write_params(workdir)
+    assert train_stage.main(["trial"]) == 0
+    metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
+    assert set(metrics) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy", "early_stop_epoch",
+                            "steps", "weight_norm_squared"}
+    assert metrics["steps"] == 2 * (4005 // 128)
+    weights = np.load(workdir / "models" / "trial.npy")
+    assert weights.shape == (785, 1)
+    assert metrics["weight_norm_squared"] == pytest.approx(float(np.sum(weights ** 2)), rel=1e-15)
+    train_rows = (workdir / "metrics" / "history" / "trial" / "train.csv").read_text().splitlines()
+    assert train_rows[0] == "step,train_loss" and len(train_rows) == 1 + metrics["steps"]
+    val_rows = (workdir / "metrics" / "history" / "trial" / "validation.csv").read_text().splitlines()
+    assert val_rows[0] == "step,val_loss,val_accuracy,train_accuracy"
+    assert [int(row.split(",")[0]) for row in val_rows[1:]] == list(range(0, metrics["steps"], 6))
+
+
+def test_identical_runs_give_identical_outputs_bit_for_bit(workdir):
+    write_params(workdir, shuffle=True)
+    outputs = []
+    for _ in range(2):
+        assert train_stage.main(["trial"]) == 0
+        outputs.append({p.relative_to(workdir): p.read_bytes() for p in workdir.rglob("*")
+                        if p.is_file() and "data" not in p.parts and p.name != "params.yaml"})
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 4
+
+
+def test_diverging_run_names_run_step_and_loss_and_writes_nothing(workdir, capsys):
+    write_params(workdir, task="softmax", learning_rate=1000.0, l2_lambda=1.0)
+    assert train_stage.main(["trial"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: run trial: diverged at step ")
+    assert "training loss" in err[0]
+    assert not (workdir / "metrics").exists() and not (workdir / "models").exists()
+
+
+def test_unknown_run_is_refused(workdir, capsys):
+    write_params(workdir)
+    assert train_stage.main(["nonexistent"]) == 1
+    err = capsys.readouterr().err
+    assert "runs.nonexistent" in err and "trial" in err
