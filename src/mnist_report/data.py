@@ -8,6 +8,7 @@ Shapes: images ``(n, 784)`` uint8 (28x28 pixels, row-major), labels ``(n,)`` uin
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,12 +80,12 @@ def parse_idx(data: bytes, expected_magic: int, source: str) -> np.ndarray:
     if len(data) < header:
         raise PipelineError(f"{source}: {len(data)} bytes is too short for a {ndim}-dimensional IDX header")
     dims = struct.unpack(f">{ndim}I", data[4:header])
-    expected = int(np.prod(dims, dtype=np.int64))
+    expected = math.prod(dims)  # Python ints: a crafted header cannot overflow to a small size
     if len(data) - header != expected:
         sizes = "x".join(map(str, dims))
         raise PipelineError(f"{source}: header says {sizes} = {expected} bytes of data, file has {len(data) - header}")
     array = np.frombuffer(data, dtype=np.uint8, offset=header)
-    return array.reshape(dims[0], -1) if ndim > 1 else array
+    return array.reshape(dims[0], math.prod(dims[1:])) if ndim > 1 else array
 
 
 def encode_idx(array: np.ndarray, magic: int) -> bytes:

@@ -52,15 +52,19 @@ def http_get(url: str, timeout: float) -> bytes:
     ``timeout`` bounds the connection and every read, and the whole transfer may take at most
     ``max(60, 20 * timeout)`` seconds, so a trickling server cannot hold the stage for long.
     """
-    deadline = time.monotonic() + max(60.0, 20 * timeout)
+    budget = max(60.0, 20 * timeout)
+    deadline = time.monotonic() + budget
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             expected = response.headers.get("Content-Length")
             chunks = []
-            while chunk := response.read(1 << 20):
+            # read1: at most one socket read per chunk, so the deadline is checked while a server trickles
+            while chunk := response.read1(1 << 20):
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
-                    raise PipelineError(f"{url}: transfer took longer than {deadline:.0f} s")
+                    raise PipelineError(f"{url}: transfer took longer than {budget:.0f} s")
+    except PipelineError:
+        raise
     except urllib.error.HTTPError as error:
         raise PipelineError(f"{url}: HTTP {error.code} {error.reason}") from error
     except urllib.error.URLError as error:
@@ -215,17 +219,20 @@ def obtain(sources: Sequence[str], files: Sequence[IdxFile] = MNIST_FILES, timeo
 
 def write_directory(directory: Path, files: dict[str, bytes]) -> None:
     """Replaces ``directory`` with one holding exactly ``files``; a failure leaves no partial directory."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        staging.chmod(0o755)
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.rename(directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            for name, data in files.items():
+                (staging / name).write_bytes(data)
+            staging.chmod(0o755)
+            if directory.exists():
+                shutil.rmtree(directory)
+            staging.rename(directory)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as error:
+        raise PipelineError(f"cannot write {directory}: {error.strerror or error}") from error
 
 
 def check_sources(params: dict) -> tuple[list[str], float]:
