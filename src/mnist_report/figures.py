@@ -1,0 +1,528 @@
+"""Draws the report's figures (stage ``figures``) from the runs' histories, final weights and metrics.
+
+Inputs (formats in ``docs/contracts.md``): ``metrics/history/<run>/train.csv`` and
+``validation.csv``, ``models/<run>.npy`` and ``metrics/<run>.json``; which runs each figure draws
+is ``figures.runs`` in ``params.yaml``, and figures 4c and 4e draw every softmax run, ordered by
+``l2_lambda``. Outputs: the PNGs of :data:`FIGURE_NAMES` in ``report/figures/``; the same inputs
+give the same bytes. :func:`input_paths` lists the files the stage reads (its DVC ``deps``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+
+# A file-only backend: the stage runs on machines without a display, and never opens a window.
+matplotlib.use("Agg")
+import matplotlib.style  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402  (no pyplot: figures are plain objects, nothing leaks)
+
+from mnist_report.errors import PipelineError, one_line_errors  # noqa: E402
+from mnist_report.files import write_bytes  # noqa: E402
+from mnist_report.params import PARAMS_FILE, load_params, run_settings  # noqa: E402
+
+FIGURES_DIR = Path("report/figures")
+TRAIN_COLUMNS = ("step", "train_loss")
+VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
+LINESTYLES = ("-", "--", "-.", ":")
+PIXELS, DIGITS = 784, 10  # a softmax weight matrix is (PIXELS + 1 bias row, DIGITS)
+
+#: ``figures.runs`` key -> the settings its run must have (so that the figure's labels hold).
+RUN_ROLES: dict[str, dict[str, Any]] = {
+    "2b": {"task": "binary"},
+    "2e_unshuffled": {"task": "binary", "shuffle": False},
+    "2e_shuffled": {"task": "binary", "shuffle": True},
+    "3b": {"task": "softmax"},
+    "4b_top": {"task": "softmax"},
+    "4b_bottom": {"task": "softmax"},
+}
+
+_STEP_FIGURE = ("y_label", "y_limits", "legend")
+#: Figure name (its file is ``report/figures/<name>.png``) -> the keys of ``figures.<name>``.
+FIGURE_KEYS = {
+    "2b_loss": _STEP_FIGURE, "2b_accuracy": _STEP_FIGURE,
+    "2e_loss": _STEP_FIGURE, "2e_accuracy": _STEP_FIGURE,
+    "3b_loss": _STEP_FIGURE, "3c_accuracy": _STEP_FIGURE,
+    "4b_weights": ("size_inches", "row_label"),
+    "4c_val_accuracy": _STEP_FIGURE,
+    "4e_weight_norm": ("x_label", "y_label", "y_scale", "legend"),
+}
+FIGURE_NAMES = tuple(FIGURE_KEYS)
+_GENERAL_KEYS = ("size_inches", "dpi", "font_size", "loss_block_steps", "steps_label", "runs")
+
+
+# ---------------------------------------------------------------------------------------- paths
+# Where stage train@<run> writes (docs/contracts.md), relative to the repository.
+
+def train_history_path(run: str) -> Path:
+    return Path("metrics/history") / run / "train.csv"
+
+
+def validation_history_path(run: str) -> Path:
+    return Path("metrics/history") / run / "validation.csv"
+
+
+def weights_path(run: str) -> Path:
+    return Path("models") / f"{run}.npy"
+
+
+def metrics_path(run: str) -> Path:
+    return Path("metrics") / f"{run}.json"
+
+
+# ------------------------------------------------------------------------------------ settings
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
+
+
+def _is_labels(count: int) -> Callable[[Any], bool]:
+    return lambda value: (isinstance(value, list) and len(value) == count
+                          and all(isinstance(v, str) for v in value))
+
+
+#: key -> (test of its value, what is expected). Labels are ``str.format`` templates (see params.yaml).
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "size_inches": (lambda v: _is_pair(v) and min(v) > 0, "[width, height] in inches, both > 0"),
+    "dpi": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "an integer > 0"),
+    "font_size": (lambda v: _is_number(v) and v > 0, "a number of points > 0"),
+    "loss_block_steps": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                         "an integer >= 1"),
+    "steps_label": (lambda v: isinstance(v, str), "a string"),
+    "x_label": (lambda v: isinstance(v, str), "a string"),
+    "y_label": (lambda v: isinstance(v, str), "a string"),
+    "row_label": (lambda v: isinstance(v, str), "a string"),
+    "y_limits": (lambda v: v is None or _is_pair(v) and v[0] < v[1],
+                 "null (automatic) or [low, high] with low < high"),
+    "y_scale": (lambda v: v in ("linear", "log"), "linear or log"),
+    "legend": (_is_labels(2), "a list of two labels"),
+}
+#: 4c has one curve per lambda run: its legend is one template with {l2_lambda} (and {run}).
+_CHECKS_OF = {"4c_val_accuracy": {**_CHECKS, "legend": (
+    lambda v: isinstance(v, str), "one label template such as 'lambda = {l2_lambda:g}'")}}
+
+
+def _check_section(section: Any, path: str, keys: Sequence[str], checks: dict) -> dict[str, Any]:
+    """Returns ``section`` once it is a mapping holding exactly ``keys``, each passing its check."""
+    if not isinstance(section, dict):
+        raise PipelineError(f"{path} = {section!r}: expected a mapping with keys {', '.join(keys)}")
+    for key in section:
+        if key not in keys:
+            raise PipelineError(f"{path}.{key}: unknown key; expected one of {', '.join(keys)}")
+    for key in keys:
+        if key not in section:
+            raise PipelineError(f"{path}: missing {key}")
+        test, expected = checks[key]
+        if not test(section[key]):
+            raise PipelineError(f"{path}.{key} = {section[key]!r}: expected {expected}")
+    return section
+
+
+def figure_settings(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Returns (the checked ``figures`` section, each run's settings from :func:`run_settings`).
+
+    Raises PipelineError naming the key path, the value and what was expected: for a missing,
+    unknown or malformed key, and for a ``figures.runs`` entry naming no run or a run of the wrong
+    task.
+    """
+    runs = run_settings(params)
+    anything = (lambda v: True, "")  # checked below, as a section or a run name
+    figures = _check_section(params.get("figures"), "figures", _GENERAL_KEYS + FIGURE_NAMES,
+                             {**_CHECKS, **dict.fromkeys(("runs",) + FIGURE_NAMES, anything)})
+    roles = _check_section(figures["runs"], "figures.runs", tuple(RUN_ROLES),
+                           dict.fromkeys(RUN_ROLES, anything))
+    for role, required in RUN_ROLES.items():
+        run = roles[role]
+        fits = [name for name, settings in runs.items() if required.items() <= settings.items()]
+        if not isinstance(run, str) or run not in fits:
+            wanted = ", ".join(f"{key} {json.dumps(value)}" for key, value in required.items())
+            raise PipelineError(f"figures.runs.{role} = {run!r}: expected the name of a run in params runs "
+                                f"with {wanted} ({', '.join(fits) or 'there is none'})")
+    for name, keys in FIGURE_KEYS.items():
+        _check_section(figures[name], f"figures.{name}", keys, _CHECKS_OF.get(name, _CHECKS))
+    return figures, runs
+
+
+def lambda_sweep(runs: dict[str, dict[str, Any]]) -> list[tuple[float, str]]:
+    """Returns (l2_lambda, run) for every softmax run, by increasing l2_lambda (figures 4c and 4e).
+
+    Raises PipelineError if two runs share an l2_lambda or differ in another setting: a figure
+    labelled by lambda must compare runs that differ in lambda alone.
+    """
+    sweep = sorted((float(s["l2_lambda"]), name) for name, s in runs.items() if s["task"] == "softmax")
+    if not sweep:
+        raise PipelineError("runs: no softmax run; figures 4c and 4e draw every softmax run")
+    first = sweep[0][1]
+    for (lambda_a, run_a), (lambda_b, run_b) in zip(sweep, sweep[1:]):
+        if lambda_a == lambda_b:
+            raise PipelineError(f"runs.{run_a} and runs.{run_b} both have l2_lambda = {lambda_a:g}: "
+                                "figures 4c and 4e expect one softmax run per l2_lambda")
+    for _, run in sweep[1:]:
+        for key, value in runs[run].items():
+            if key != "l2_lambda" and value != runs[first][key]:
+                raise PipelineError(
+                    f"runs.{run}.{key} = {value!r} differs from runs.{first}.{key} = "
+                    f"{runs[first][key]!r}: figures 4c and 4e compare softmax runs that differ "
+                    "only in l2_lambda")
+    return sweep
+
+
+def _label(template: str, key_path: str, **fields: Any) -> str:
+    """Returns ``template.format(**fields)``; an unknown field names the params key."""
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as error:
+        raise PipelineError(f"{key_path} = {template!r}: cannot fill it in ({error!r}); "
+                            f"expected fields among {', '.join(fields)} (double literal braces)") from error
+
+
+# -------------------------------------------------------------------------------------- inputs
+
+def read_history(root: Path, path: Path, columns: Sequence[str], run: str) -> dict[str, np.ndarray]:
+    """Returns column name -> values (shape (n_rows,); ``step`` int64, the others float64).
+
+    ``path`` is relative to ``root``. Raises PipelineError naming the run and the file if the file is
+    missing or empty, its header is not ``columns``, a value is not a finite number, or the steps
+    are not strictly increasing integers >= 0.
+    """
+    where = f"run {run}: {path}"
+    try:
+        with open(root / path, newline="", encoding="utf-8") as file:
+            rows = list(csv.reader(file))
+    except FileNotFoundError:
+        raise PipelineError(f"{where}: missing; expected the history of train@{run}") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise PipelineError(f"{where}: cannot read ({error})") from error
+    if not rows or rows[0] != list(columns):
+        header = ",".join(rows[0]) if rows else "nothing"
+        raise PipelineError(f"{where}: header is {header!r}; expected {','.join(columns)!r}")
+    if len(rows) == 1:
+        raise PipelineError(f"{where}: no rows after the header; expected one row per recorded step")
+    values: list[list[float]] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(columns):
+            raise PipelineError(f"{where}: line {line} has {len(row)} values; expected {len(columns)}")
+        try:
+            numbers = [int(row[0])] + [float(value) for value in row[1:]]
+        except ValueError:
+            raise PipelineError(f"{where}: line {line} = {','.join(row)!r}: expected an integer step "
+                                "and numbers") from None
+        if not all(math.isfinite(number) for number in numbers):
+            raise PipelineError(f"{where}: line {line} = {','.join(row)!r}: expected finite numbers")
+        values.append(numbers)
+    table = np.array(values, dtype=np.float64)
+    history = {name: table[:, i] for i, name in enumerate(columns)}
+    history["step"] = table[:, 0].astype(np.int64)
+    if history["step"][0] < 0 or np.any(np.diff(history["step"]) <= 0):
+        raise PipelineError(f"{where}: steps are not increasing integers from >= 0")
+    return history
+
+
+def read_softmax_weights(root: Path, run: str) -> np.ndarray:
+    """Returns the final weights of a softmax run, shape (785, 10): pixel rows 0..783, then the bias."""
+    path = weights_path(run)
+    try:
+        weights = np.load(root / path, allow_pickle=False)
+    except FileNotFoundError:
+        raise PipelineError(f"run {run}: {path}: missing; expected the weights of train@{run}") from None
+    except (OSError, ValueError) as error:
+        raise PipelineError(f"run {run}: {path}: not a NumPy array file ({error})") from error
+    if weights.shape != (PIXELS + 1, DIGITS) or weights.dtype.kind != "f" or not np.all(np.isfinite(weights)):
+        raise PipelineError(f"run {run}: {path}: {weights.dtype} array of shape {weights.shape}; expected "
+                            f"finite floats of shape ({PIXELS + 1}, {DIGITS})")
+    return weights
+
+
+def read_weight_norm(root: Path, run: str) -> float:
+    """Returns the metric ``weight_norm_squared`` (sum of squares of all final weights) of a run."""
+    path = metrics_path(run)
+    try:
+        metrics = json.loads((root / path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"run {run}: {path}: missing; expected the metrics of train@{run}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PipelineError(f"run {run}: {path}: not readable JSON ({error})") from error
+    value = metrics.get("weight_norm_squared") if isinstance(metrics, dict) else None
+    if not _is_number(value) or value < 0:
+        raise PipelineError(f"run {run}: {path}: weight_norm_squared = {value!r}; expected a number >= 0")
+    return float(value)
+
+
+def input_paths(params: dict[str, Any]) -> list[Path]:
+    """Returns the files the stage reads for ``params``, relative to the repository: its DVC deps."""
+    figures, runs = figure_settings(params)
+    roles = figures["runs"]
+    sweep = [run for _, run in lambda_sweep(runs)]
+    paths = {validation_history_path(run) for run in sweep} | {metrics_path(run) for run in sweep}
+    for role in ("2b", "2e_unshuffled", "2e_shuffled", "3b"):
+        paths |= {train_history_path(roles[role]), validation_history_path(roles[role])}
+    paths |= {weights_path(roles["4b_top"]), weights_path(roles["4b_bottom"])}
+    return sorted(paths)
+
+
+# ------------------------------------------------------------------------------------ drawings
+
+def block_mean_std(steps: np.ndarray, values: np.ndarray, block_steps: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Returns (block_step, mean, std), each of shape (len(values) // block_steps,).
+
+    Consecutive blocks of ``block_steps`` recorded values; a trailing partial block is dropped.
+    ``std`` is the population standard deviation (ddof 0). ``block_step`` is the step of the
+    block's middle entry, index ``block_steps // 2`` (step 5 for steps 0..9): this is where the
+    original course code (``utils.plot_loss``) plotted its means, and it sits at the block's
+    centre rather than ahead of the values it averages.
+    """
+    count = len(values) // block_steps
+    blocks = np.asarray(values[: count * block_steps], dtype=np.float64).reshape(count, block_steps)
+    block_step = np.asarray(steps)[block_steps // 2: count * block_steps: block_steps]
+    return block_step, blocks.mean(axis=1), blocks.std(axis=1)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One curve against the training step: ``values[i]`` (shape (n,)) recorded at ``steps[i]``.
+
+    With ``block_steps`` > 1 the curve is the block mean of :func:`block_mean_std` with a band of
+    plus/minus one standard deviation (the noisy per-step training loss); with 1 it is drawn raw.
+    """
+
+    label: str
+    steps: np.ndarray
+    values: np.ndarray
+    block_steps: int = 1
+    linestyle: str = "-"
+
+
+def _legend_above(figure: Figure, handles: list, labels: list[str]) -> None:
+    """Puts the legend above the axes, where it hides no curve, in as many columns as fit the width."""
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    for columns in range(len(labels), 0, -1):
+        legend = figure.legend(handles, labels, loc="outside upper center", ncols=columns, frameon=False)
+        if columns == 1 or legend.get_window_extent(renderer).width <= figure.bbox.width:
+            return
+        legend.remove()
+
+
+def steps_figure(curves: Sequence[Curve], *, x_label: str, y_label: str,
+                 y_limits: Sequence[float] | None, size_inches: Sequence[float]) -> Figure:
+    """Returns a figure of ``curves`` against the step; ``ax.get_lines()[i]`` is ``curves[i]``.
+
+    A block-averaged curve's band is a ``fill_between`` collection, in the order of those curves.
+    """
+    figure = Figure(figsize=tuple(size_inches), layout="constrained")
+    ax = figure.add_subplot()
+    handles = []
+    for curve in curves:
+        if curve.block_steps > 1:
+            block_step, mean, std = block_mean_std(curve.steps, curve.values, curve.block_steps)
+            (line,) = ax.plot(block_step, mean, linestyle=curve.linestyle)
+            band = ax.fill_between(block_step, mean - std, mean + std, color=line.get_color(),
+                                   alpha=0.25, linewidth=0)
+            handles.append((band, line))  # one legend entry: the line drawn over its band
+        else:
+            (line,) = ax.plot(curve.steps, curve.values, linestyle=curve.linestyle)
+            handles.append(line)
+    _legend_above(figure, handles, [curve.label for curve in curves])
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.set_xlim(left=0)
+    if y_limits is not None:
+        ax.set_ylim(*y_limits)
+    ax.grid(alpha=0.3)
+    return figure
+
+
+def weights_figure(rows: Sequence[tuple[str, np.ndarray]], *, size_inches: Sequence[float]) -> Figure:
+    """Returns a figure of one row of ten 28x28 tiles per (row label, weights of shape (785, 10)).
+
+    ``figure.axes[r * 10 + k]`` shows digit ``k`` of row ``r``: ``weights[:784, k]`` reshaped
+    row-major to 28x28, the bias left out. Each row has its own colour scale, symmetric about 0 and
+    shown by its colour bar, so that the small weights of a strong penalty still show their shape
+    and the sign of every weight reads the same way (red: evidence for the digit).
+    """
+    figure = Figure(figsize=tuple(size_inches), layout="constrained")
+    grid = figure.subplots(len(rows), DIGITS, squeeze=False)
+    for row, (axes, (label, weights)) in enumerate(zip(grid, rows)):
+        tiles = weights[:PIXELS].T.reshape(DIGITS, 28, 28)
+        limit = float(np.abs(tiles).max()) or 1.0  # all-zero weights: any symmetric scale
+        for digit, (ax, tile) in enumerate(zip(axes, tiles)):
+            image = ax.imshow(tile, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(str(digit), fontsize="medium", pad=3)
+        axes[0].set_ylabel(label, rotation=0, ha="right", va="center")
+        colorbar = figure.colorbar(image, ax=list(axes), fraction=0.03, pad=0.015, aspect=6)
+        colorbar.ax.tick_params(labelsize="small")
+    return figure
+
+
+def weight_norm_figure(l2_lambdas: Sequence[float], weight_norms: Sequence[float], *, x_label: str,
+                       y_label: str, y_scale: str, legend: Sequence[str],
+                       size_inches: Sequence[float]) -> Figure:
+    """Returns the squared L2 norm of the final weights against lambda (inputs of shape (n_runs,)).
+
+    The positive lambdas are ``ax.get_lines()[0]`` on a log x axis; lambda = 0 has no place on it,
+    so each such run is a dashed horizontal reference line (``ax.get_lines()[1:]``), named in the
+    legend (``legend[1]``), rather than a point moved to an arbitrary position.
+    """
+    figure = Figure(figsize=tuple(size_inches), layout="constrained")
+    ax = figure.add_subplot()
+    l2_lambdas, weight_norms = np.asarray(l2_lambdas, float), np.asarray(weight_norms, float)
+    positive = l2_lambdas > 0
+    ax.set_xscale("log")
+    ax.plot(l2_lambdas[positive], weight_norms[positive], "o-", label=legend[0])
+    for norm in weight_norms[~positive]:
+        ax.axhline(norm, linestyle="--", color="C1", label=legend[1])
+        # axhline leaves the limits alone: make room for the line so that it cannot fall outside.
+        ax.update_datalim([(1.0, norm)], updatex=False)
+    ax.autoscale_view()
+    ax.set_yscale(y_scale)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.legend(loc="best")
+    ax.grid(alpha=0.3, which="major")
+    return figure
+
+
+# -------------------------------------------------------------------------------- the pipeline
+
+def build_figures(params: dict[str, Any], root: Path = Path(".")) -> dict[str, Figure]:
+    """Returns figure name -> Figure, every input read and checked before anything is written."""
+    figures, runs = figure_settings(params)
+    roles, block = figures["runs"], figures["loss_block_steps"]
+    root = Path(root)
+    histories: dict[Path, dict[str, np.ndarray]] = {}
+
+    def history(path: Path, columns: Sequence[str], run: str) -> dict[str, np.ndarray]:
+        if path not in histories:  # 3b's softmax history is also 4c's lambda = 0
+            histories[path] = read_history(root, path, columns, run)
+        return histories[path]
+
+    def train(run: str) -> dict[str, np.ndarray]:
+        return history(train_history_path(run), TRAIN_COLUMNS, run)
+
+    def validation(run: str) -> dict[str, np.ndarray]:
+        return history(validation_history_path(run), VALIDATION_COLUMNS, run)
+
+    def labels(name: str, **fields: Any) -> list[str]:
+        legend = figures[name]["legend"]
+        return [_label(text, f"figures.{name}.legend", block_steps=block, **fields) for text in legend]
+
+    def step_figure(name: str, curves: list[Curve]) -> Figure:
+        return steps_figure(curves, x_label=figures["steps_label"], y_label=figures[name]["y_label"],
+                            y_limits=figures[name]["y_limits"], size_inches=figures["size_inches"])
+
+    def loss_and_accuracy(loss_name: str, accuracy_name: str, run: str) -> dict[str, Figure]:
+        loss_labels, accuracy_labels = labels(loss_name), labels(accuracy_name)
+        steps = validation(run)["step"]
+        return {
+            loss_name: step_figure(loss_name, [
+                Curve(loss_labels[0], train(run)["step"], train(run)["train_loss"], block),
+                Curve(loss_labels[1], steps, validation(run)["val_loss"])]),
+            accuracy_name: step_figure(accuracy_name, [
+                Curve(accuracy_labels[0], steps, validation(run)["train_accuracy"]),
+                Curve(accuracy_labels[1], steps, validation(run)["val_accuracy"])]),
+        }
+
+    drawn = loss_and_accuracy("2b_loss", "2b_accuracy", roles["2b"])
+    pair = (roles["2e_unshuffled"], roles["2e_shuffled"])
+    drawn["2e_loss"] = step_figure("2e_loss", [
+        Curve(label, train(run)["step"], train(run)["train_loss"], block)
+        for label, run in zip(labels("2e_loss"), pair)])
+    drawn["2e_accuracy"] = step_figure("2e_accuracy", [
+        Curve(label, validation(run)["step"], validation(run)["val_accuracy"])
+        for label, run in zip(labels("2e_accuracy"), pair)])
+    drawn |= loss_and_accuracy("3b_loss", "3c_accuracy", roles["3b"])
+
+    drawn["4b_weights"] = weights_figure(
+        [(_label(figures["4b_weights"]["row_label"], "figures.4b_weights.row_label",
+                 l2_lambda=runs[run]["l2_lambda"], run=run), read_softmax_weights(root, run))
+         for run in (roles["4b_top"], roles["4b_bottom"])],
+        size_inches=figures["4b_weights"]["size_inches"])
+
+    sweep = lambda_sweep(runs)
+    drawn["4c_val_accuracy"] = step_figure("4c_val_accuracy", [
+        Curve(_label(figures["4c_val_accuracy"]["legend"], "figures.4c_val_accuracy.legend",
+                     l2_lambda=l2_lambda, run=run),
+              validation(run)["step"], validation(run)["val_accuracy"],
+              # Small lambdas give nearly the same curve: dashes let the one beneath show through.
+              linestyle=LINESTYLES[i % len(LINESTYLES)])
+        for i, (l2_lambda, run) in enumerate(sweep)])
+
+    norm = figures["4e_weight_norm"]
+    drawn["4e_weight_norm"] = weight_norm_figure(
+        [l2_lambda for l2_lambda, _ in sweep], [read_weight_norm(root, run) for _, run in sweep],
+        x_label=norm["x_label"], y_label=norm["y_label"], y_scale=norm["y_scale"],
+        legend=labels("4e_weight_norm"), size_inches=figures["size_inches"])
+    return {name: drawn[name] for name in FIGURE_NAMES}
+
+
+@contextlib.contextmanager
+def figure_style(font_size: float) -> Iterator[None]:
+    """Within: matplotlib's built-in defaults (not this machine's matplotlibrc) at ``font_size``.
+
+    Starting from the built-in defaults makes the pixels depend on the inputs and matplotlib alone.
+    Tick labels are made when a figure is drawn, so build and render inside the same context.
+    """
+    with matplotlib.style.context(["default", {"font.size": font_size}]):
+        yield
+
+
+def render_png(figure: Figure, dpi: int) -> bytes:
+    """Returns the PNG bytes of ``figure``, without the metadata (matplotlib version) that varies."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def draw_all(params: dict[str, Any], root: Path = Path("."), out_dir: Path | None = None) -> list[Path]:
+    """Draws every figure into ``out_dir/<name>.png``; returns the paths written.
+
+    Inputs are read under ``root``; ``out_dir`` defaults to ``root/report/figures``.
+    """
+    figures, _ = figure_settings(params)
+    out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
+    written = []
+    with figure_style(figures["font_size"]):
+        for name, figure in build_figures(params, root).items():
+            path = out_dir / f"{name}.png"
+            write_bytes(path, render_png(figure, figures["dpi"]))
+            written.append(path)
+    return written
+
+
+@one_line_errors
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stage ``figures``: draws the report's figures from ``params.yaml`` and the runs' outputs."""
+    parser = argparse.ArgumentParser(prog="python -m mnist_report.figures", description=main.__doc__)
+    parser.add_argument("--list-deps", action="store_true",
+                        help="print the files the stage reads (its DVC deps), one a line, and exit")
+    arguments = parser.parse_args(argv)
+    params = load_params(PARAMS_FILE)
+    if arguments.list_deps:
+        print("\n".join(str(path) for path in input_paths(params)))
+        return 0
+    written = draw_all(params)
+    print(f"figures: wrote {len(written)} PNGs to {FIGURES_DIR}/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

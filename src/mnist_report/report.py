@@ -1,0 +1,833 @@
+"""Stage ``report``: renders ``report/build/report.tex`` from the Jinja2 LaTeX templates.
+
+Inputs: ``params.yaml`` (sections ``report``, ``defaults``, ``runs`` and, if present,
+``figures.runs``), every run's ``metrics/<run>.json``, the validation histories of the runs that
+Tasks 2e and 3d discuss, the final weights of the two runs of Task 4b, the four MNIST IDX files
+(their sha256 go into the provenance appendix) and the templates in ``report/templates/``.
+
+The templates use LaTeX-safe delimiters: ``\\VAR{...}`` inserts a value, ``\\BLOCK{...}`` is a
+control statement, ``\\#{...}`` a comment. Every inserted string is escaped for LaTeX; a number
+must go through a number filter (``loss``, ``acc``, ``pp``, ``num``, ``full``, ``sci``,
+``fixed``), so that its format is a decision of the template, never an accident of ``str``;
+``Tex`` marks the few strings that are LaTeX already. An undefined name fails the stage with a
+message naming it (``metrics/softmax.json: missing 'val_loss'``), never an empty string.
+
+Determinism: the .tex is a function of the declared inputs and of the environment's tool versions,
+except for the provenance block's git commit and working-tree state, which are read when the stage
+runs (see :func:`git_state`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import subprocess
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.utils
+import numpy as np
+
+from mnist_report import data
+from mnist_report.errors import PipelineError, one_line_errors
+from mnist_report.files import write_text
+from mnist_report.params import PARAMS_FILE, load_params, run_settings
+from mnist_report.published import PUBLISHED, TASK_OF_RUN
+from mnist_report.trainer import PATIENCE
+
+TEMPLATE_DIR = Path("report/templates")
+TEMPLATE = "report.tex.j2"
+TEX_PATH = Path("report/build/report.tex")
+FIGURES_DIR = Path("report/figures")
+METRICS_DIR = Path("metrics")
+MODELS_DIR = Path("models")
+
+#: The keys of ``metrics/<run>.json`` (docs/contracts.md) -> what each must be.
+METRIC_KEYS = {
+    "train_loss": "number", "val_loss": "number", "train_accuracy": "number", "val_accuracy": "number",
+    "early_stop_epoch": "epoch", "steps": "count", "weight_norm_squared": "number",
+}
+VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
+
+#: The run behind each role of the report (the runs of docs/contracts.md, the names of
+#: ``mnist_report.published``). ``figures.runs`` in params.yaml, when present, overrides the roles
+#: it shares with this table, so that a caption always describes the runs its figure draws.
+DEFAULT_ROLES = {
+    "2b": "binary",                      # 2b, 2c
+    "2d": "binary_early_stopping",       # 2d; the early-stopping run 2e compares against
+    "2e_unshuffled": "binary_early_stopping",
+    "2e_shuffled": "binary_shuffled",
+    "3b": "softmax",                     # 3b, 3c, 3d
+}
+ROLE_TASKS = {"2b": ("binary",), "2d": ("binary",), "2e_unshuffled": ("binary",), "2e_shuffled": ("binary",),
+              "3b": ("softmax",), "4b_top": ("softmax",), "4b_bottom": ("softmax",)}
+
+#: Paths the pipeline itself writes while ``dvc repro`` runs: a change there is a result, not a change
+#: of the code or settings that produced it, so it does not make the working tree "modified".
+#: ``.gitignore`` files are included because DVC appends its outputs to them.
+PIPELINE_OUTPUTS = ("dvc.lock", "metrics", "models", "data", "report/figures", "report/build")
+GIT_TIMEOUT_SECONDS = 30
+SHOWN_CHANGES = 6
+
+REPORT_KEYS = {
+    "title": "a non-empty string",
+    "authors": "a non-empty list of non-empty strings",
+    "reproduction_rtol": "a finite number >= 0 (relative difference allowed against the published values)",
+    "loss_decimals": "an integer from 1 to 17",
+    "accuracy_decimals": "an integer from 0 to 15 (decimals of a percentage)",
+}
+
+
+# ------------------------------------------------------------------------------------ escaping
+
+class Tex(str):
+    """A string that is LaTeX already: inserted as it is, where any other string is escaped."""
+
+
+_LATEX_SPECIAL = {
+    "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+    "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+}
+_LATEX_SPECIAL_RE = re.compile(r"[&%$#_{}~^\\]|\s+")
+
+
+def escape_latex(text: str) -> Tex:
+    """Returns ``text`` as LaTeX that prints it: ``& % $ # _ { } ~ ^ \\`` escaped, whitespace runs
+    (newlines included, which would end a paragraph or a table row) made one space."""
+    return Tex(_LATEX_SPECIAL_RE.sub(lambda m: _LATEX_SPECIAL.get(m.group(), " "), text))
+
+
+def _finalize(value: Any) -> str:
+    """Turns every ``\\VAR{...}`` into LaTeX: Tex as it is, str escaped, int as digits; else refuses."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined: raises the UndefinedError that names what is missing
+    if isinstance(value, Tex):
+        return value
+    if isinstance(value, str):
+        return escape_latex(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise PipelineError(f"the template inserts {type(value).__name__} {value!r} as it is; "
+                        "format it with a filter (loss, acc, pp, num, full, sci, fixed, yesno)")
+
+
+# -------------------------------------------------------------------------------- number filters
+
+def _number(value: Any, filter_name: str) -> float:
+    if isinstance(value, jinja2.Undefined):
+        str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise PipelineError(f"filter {filter_name} expects a finite number, got {value!r}")
+    return float(value)
+
+
+def _signed(text: str) -> Tex:
+    """A true minus sign rather than a hyphen, in text or math mode."""
+    return Tex(text.replace("-", r"\ensuremath{-}", 1) if text.startswith("-") else text)
+
+
+def fixed(value: Any, decimals: int) -> Tex:
+    """``value`` with ``decimals`` digits after the point."""
+    return _signed(f"{_number(value, 'fixed'):.{decimals}f}")
+
+
+def percent(value: Any, decimals: int) -> Tex:
+    """A fraction as a percentage: 0.9157 -> ``91.57\\,\\%``."""
+    return Tex(fixed(100 * _number(value, "acc"), decimals) + r"\,\%")
+
+
+def points(value: Any, decimals: int) -> Tex:
+    """The size of a difference of fractions in percentage points (no sign): -0.0043 -> ``0.43``."""
+    return fixed(abs(100 * _number(value, "pp")), decimals)
+
+
+def sci(value: Any, digits: int = 2) -> Tex:
+    """``value`` in scientific notation as math: 2.1e-13 -> ``$2.1\\times10^{-13}$``; 0 -> ``0``."""
+    number = _number(value, "sci")
+    if number == 0:
+        return Tex("0")
+    mantissa, exponent = f"{number:.{digits - 1}e}".split("e")
+    return Tex(f"\\ensuremath{{{mantissa}\\times10^{{{int(exponent)}}}}}")
+
+
+def num(value: Any) -> Tex:
+    """The shortest form of a setting, to 12 significant digits: 1.0 -> ``1``, 0.001 -> ``0.001``,
+    1e-05 -> ``10^{-5}`` (in math), 1 - 2 * 0.01 -> ``0.98`` (not 0.9800000000000001)."""
+    number = _number(value, "num")
+    if isinstance(value, int) or number.is_integer() and abs(number) < 1e15:
+        return _signed(str(int(number)))
+    text = repr(float(f"{number:.12g}"))
+    if "e" not in text:
+        return _signed(text)
+    mantissa, exponent = text.split("e")
+    power = f"10^{{{int(exponent)}}}"
+    return Tex(f"\\ensuremath{{{power}}}" if float(mantissa) == 1 else f"\\ensuremath{{{mantissa}\\times{power}}}")
+
+
+def full(value: Any) -> Tex:
+    """Every digit: the float's shortest round-trip ``repr`` (``0.06509106268432195``), or the int."""
+    number = _number(value, "full")
+    return _signed(str(value) if isinstance(value, int) else repr(number))
+
+
+def yesno(value: Any) -> str:
+    if not isinstance(value, bool):
+        raise PipelineError(f"filter yesno expects true or false, got {value!r}")
+    return "yes" if value else "no"
+
+
+def path(value: Any) -> Tex:
+    """A file path in typewriter type, escaped, which may break across lines after a ``/`` or ``_``."""
+    text = tt(value)
+    return Tex(text.replace("/", "/\\allowbreak{}").replace("\\_", "\\_\\allowbreak{}"))
+
+
+def tt(value: Any) -> Tex:
+    """A name in typewriter type (run names, files, hashes), escaped."""
+    if not isinstance(value, str):
+        raise PipelineError(f"filter tt expects a string, got {value!r}")
+    return Tex(r"\texttt{" + escape_latex(value) + "}")
+
+
+# ---------------------------------------------------------------------------- undefined names
+
+class Record(dict):
+    """A mapping that knows where it came from, so that a missing key is reported against its source.
+
+    ``where`` is a file (``metrics/softmax.json``) when ``is_file``, else the dotted name of the
+    template variable (``shuffling``).
+    """
+
+    def __init__(self, values: dict, where: str, *, is_file: bool = False) -> None:
+        super().__init__(values)
+        self.where = where
+        self.is_file = is_file
+
+
+class _StrictUndefined(jinja2.StrictUndefined):
+    """StrictUndefined whose message names the file or template variable that lacks the name."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        obj, name = self._undefined_obj, self._undefined_name
+        if isinstance(obj, Record) and name is not None:
+            return f"{obj.where}: missing {name!r}" if obj.is_file else f"template variable {obj.where}.{name} is undefined"
+        if obj is jinja2.utils.missing and name is not None:
+            return f"template variable {name!r} is undefined"
+        return super()._undefined_message
+
+
+def _as_records(value: Any, where: str) -> Any:
+    """Returns ``value`` with every dict made a :class:`Record` named by its path in the context."""
+    if isinstance(value, dict):
+        items = {key: _as_records(item, f"{where}.{key}" if where else str(key)) for key, item in value.items()}
+        if isinstance(value, Record):
+            return Record(items, value.where, is_file=value.is_file)
+        return Record(items, where or "context")
+    if isinstance(value, (list, tuple)) and not isinstance(value, str):
+        return [_as_records(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    return value
+
+
+# ------------------------------------------------------------------------------------ rendering
+
+def make_environment(template_dir: str | os.PathLike, number_format: dict[str, int]) -> jinja2.Environment:
+    """Returns the Jinja2 environment of the LaTeX templates in ``template_dir``."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        block_start_string=r"\BLOCK{", block_end_string="}",
+        variable_start_string=r"\VAR{", variable_end_string="}",
+        comment_start_string=r"\#{", comment_end_string="}",
+        line_comment_prefix="%#",
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        autoescape=False, finalize=_finalize, undefined=_StrictUndefined,
+    )
+    loss_decimals, accuracy_decimals = number_format["loss_decimals"], number_format["accuracy_decimals"]
+    environment.filters.update({
+        "loss": lambda value: fixed(value, loss_decimals),
+        "acc": lambda value: percent(value, accuracy_decimals),
+        "pp": lambda value: points(value, accuracy_decimals),
+        "fixed": fixed, "sci": sci, "num": num, "full": full, "yesno": yesno, "tt": tt, "path": path,
+        "tex": lambda value: Tex(value),
+    })
+    return environment
+
+
+def _template_location(error: BaseException, template_dir: Path) -> str:
+    """Returns where in the templates ``error`` happened: ``path:line``, innermost first, followed by
+    the lines that called it (a macro's caller: ``macros.tex.j2:16 from task3.tex.j2:12``)."""
+    if isinstance(error, jinja2.TemplateSyntaxError) and error.lineno:
+        return f"{error.filename or error.name}:{error.lineno}"
+    locations: list[str] = []
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if not frame.filename.endswith(".j2"):
+            continue
+        path = Path(frame.filename)
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            pass
+        location = f"{path if not locations else path.name}:{frame.lineno}"
+        if location not in locations:
+            locations.append(location)
+    return " from ".join(locations[:2])
+
+
+def render(context: dict[str, Any], template_dir: str | os.PathLike = TEMPLATE_DIR,
+           template: str = TEMPLATE) -> str:
+    """Returns the LaTeX of ``template`` in ``template_dir`` rendered with ``context``.
+
+    ``context`` is what :func:`build_context` returns (its ``number_format`` sets the ``loss``,
+    ``acc`` and ``pp`` filters). Raises PipelineError naming the template line and the culprit for an
+    undefined name, an unformatted number, a template syntax error or a failing expression.
+    """
+    template_dir = Path(template_dir)
+    number_format = context.get("number_format") or {"loss_decimals": 4, "accuracy_decimals": 2}
+    environment = make_environment(template_dir, number_format)
+    try:
+        text = environment.get_template(template).render(_as_records(context, ""))
+    except jinja2.TemplateNotFound as error:
+        raise PipelineError(f"{template_dir / error.name}: template not found") from error
+    except jinja2.TemplateSyntaxError as error:
+        raise PipelineError(f"{_template_location(error, template_dir)}: template syntax error: {error.message}") from error
+    except (jinja2.UndefinedError, PipelineError, TypeError, ValueError, ArithmeticError, LookupError) as error:
+        where = _template_location(error, template_dir)
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise PipelineError(f"{message} (template {where})" if where else message) from error
+    leftover = re.search(r"\\(VAR|BLOCK)\{|\\#\{", text)
+    if leftover:  # e.g. a delimiter inside a string literal; never let template syntax reach LaTeX
+        line = text.count("\n", 0, leftover.start()) + 1
+        raise PipelineError(f"rendered report keeps template syntax {leftover.group()!r} at line {line}")
+    return text
+
+
+# -------------------------------------------------------------------------------------- inputs
+
+def report_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """Returns the checked ``report`` section of params.yaml; raises PipelineError naming the key."""
+    section = params.get("report")
+    if section is None:
+        raise PipelineError(f"params.yaml: no report section; expected a mapping with keys {', '.join(REPORT_KEYS)}")
+    if not isinstance(section, dict):
+        raise PipelineError(f"report = {section!r}: expected a mapping with keys {', '.join(REPORT_KEYS)}")
+    for key in section:
+        if key not in REPORT_KEYS:
+            raise PipelineError(f"report.{key}: unknown key; expected one of {', '.join(REPORT_KEYS)}")
+    for key, expected in REPORT_KEYS.items():
+        if key not in section:
+            raise PipelineError(f"report: missing {key} ({expected})")
+        value = section[key]
+        if key == "title":
+            ok = isinstance(value, str) and value.strip() != ""
+        elif key == "authors":
+            ok = (isinstance(value, list) and value != []
+                  and all(isinstance(author, str) and author.strip() for author in value))
+        elif key == "reproduction_rtol":
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                  and value >= 0)
+        else:
+            low, high = (1, 17) if key == "loss_decimals" else (0, 15)
+            ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        if not ok:
+            raise PipelineError(f"report.{key} = {value!r}: expected {expected}")
+    return section
+
+
+def read_metrics(path: Path, shown: str) -> Record:
+    """Returns the metrics of one run, checked against docs/contracts.md; ``shown`` names the file."""
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{shown}: missing; expected the metrics of its train stage") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PipelineError(f"{shown}: not readable JSON ({error})") from error
+    if not isinstance(values, dict):
+        raise PipelineError(f"{shown}: expected a JSON object of metrics, got {type(values).__name__}")
+    for key, kind in METRIC_KEYS.items():
+        if key not in values:
+            raise PipelineError(f"{shown}: missing {key!r}")
+        value = values[key]
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if kind == "number":
+            ok = (is_int or isinstance(value, float)) and math.isfinite(value)
+            expected = "a finite number"
+        elif kind == "count":
+            ok, expected = is_int and value >= 0, "an integer >= 0"
+        else:
+            ok, expected = value is None or is_int and value >= 0, "a 0-based epoch (integer >= 0) or null"
+        if not ok:
+            raise PipelineError(f"{shown}: {key!r} = {value!r}: expected {expected}")
+    return Record(values, shown, is_file=True)
+
+
+def read_validation_history(path: Path, shown: str) -> dict[str, np.ndarray]:
+    """Returns column -> values of a ``validation.csv`` (shape (n_validations,)); checks the header."""
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            rows = list(csv.reader(file))
+    except FileNotFoundError:
+        raise PipelineError(f"{shown}: missing; expected the validation history of its train stage") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise PipelineError(f"{shown}: cannot read ({error})") from error
+    if not rows or tuple(rows[0]) != VALIDATION_COLUMNS:
+        raise PipelineError(f"{shown}: header {','.join(rows[0]) if rows else 'missing'!r}; "
+                            f"expected {','.join(VALIDATION_COLUMNS)!r}")
+    if len(rows) < 2:
+        raise PipelineError(f"{shown}: no validations recorded")
+    try:
+        table = np.array([[float(value) for value in row] for row in rows[1:]], dtype=np.float64)
+    except ValueError as error:
+        raise PipelineError(f"{shown}: a value is not a number ({error})") from error
+    if table.shape[1] != len(VALIDATION_COLUMNS) or not np.all(np.isfinite(table)):
+        raise PipelineError(f"{shown}: expected {len(VALIDATION_COLUMNS)} finite numbers a row")
+    history = {name: table[:, i] for i, name in enumerate(VALIDATION_COLUMNS)}
+    history["step"] = history["step"].astype(np.int64)
+    return history
+
+
+def read_weights(path: Path, shown: str) -> np.ndarray:
+    """Returns the final weights of a softmax run, shape (785, 10); row 784 is the bias."""
+    try:
+        weights = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise PipelineError(f"{shown}: missing; expected the final weights of its train stage") from None
+    except (OSError, ValueError) as error:
+        raise PipelineError(f"{shown}: not a NumPy array file ({error})") from error
+    pixels = data.IMAGE_SIDE * data.IMAGE_SIDE
+    if weights.ndim != 2 or weights.shape[0] != pixels + 1 or weights.dtype.kind != "f":
+        raise PipelineError(f"{shown}: {weights.dtype} array of shape {weights.shape}; "
+                            f"expected floats of shape ({pixels + 1}, classes)")
+    return weights
+
+
+# ---------------------------------------------------------------------------------------- roles
+
+def report_roles(params: dict[str, Any], runs: dict[str, dict[str, Any]],
+                 sweep: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Returns role -> run name: :data:`DEFAULT_ROLES`, overridden by ``figures.runs`` where it has the
+    role; Task 4b's rows default to the smallest and the largest lambda of the sweep."""
+    roles = dict(DEFAULT_ROLES)
+    roles["4b_top"], roles["4b_bottom"] = sweep[0]["run"], sweep[-1]["run"]
+    figure_runs = (params.get("figures") or {}).get("runs") if isinstance(params.get("figures"), dict) else None
+    if isinstance(figure_runs, dict):
+        roles.update({role: run for role, run in figure_runs.items() if role in ROLE_TASKS})
+    for role, run in roles.items():
+        source = (f"figures.runs.{role}" if isinstance(figure_runs, dict) and role in figure_runs
+                  else f"the report's default run for {role}")
+        if run not in runs:
+            raise PipelineError(f"{source} is {run!r}, which params runs lacks; runs are {', '.join(runs)}")
+        if runs[run]["task"] not in ROLE_TASKS[role]:
+            raise PipelineError(f"{source} = {run!r} is a {runs[run]['task']} run; Task {role[:2]} needs a "
+                                f"{' or '.join(ROLE_TASKS[role])} run")
+    for role, shuffle in (("2e_unshuffled", False), ("2e_shuffled", True)):
+        if runs[roles[role]]["shuffle"] is not shuffle:
+            raise PipelineError(f"run {roles[role]!r} ({role} of Task 2e) has shuffle = "
+                                f"{runs[roles[role]]['shuffle']}; Task 2e compares a run without shuffling with one with it")
+    return roles
+
+
+def lambda_sweep(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Returns the softmax runs of Task 4 by increasing ``l2_lambda``: every softmax run, each
+    differing from the others in ``l2_lambda`` alone (the rule of the figures stage)."""
+    sweep = sorted(({"run": name, "l2_lambda": float(s["l2_lambda"])} for name, s in runs.items()
+                    if s["task"] == "softmax"), key=lambda entry: entry["l2_lambda"])
+    if len(sweep) < 2:
+        raise PipelineError("runs: Task 4 compares softmax runs that differ in l2_lambda; "
+                            f"found {len(sweep)} softmax run(s)")
+    first = sweep[0]["run"]
+    for a, b in zip(sweep, sweep[1:]):
+        if a["l2_lambda"] == b["l2_lambda"]:
+            raise PipelineError(f"runs.{a['run']} and runs.{b['run']} both have l2_lambda = {a['l2_lambda']:g}; "
+                                "Task 4 expects one softmax run per lambda")
+    for entry in sweep[1:]:
+        for key, value in runs[entry["run"]].items():
+            if key != "l2_lambda" and value != runs[first][key]:
+                raise PipelineError(f"runs.{entry['run']}.{key} = {value!r} differs from runs.{first}.{key} = "
+                                    f"{runs[first][key]!r}: Task 4 compares runs that differ only in l2_lambda")
+    return sweep
+
+
+def tasks_of_runs(roles: dict[str, str], sweep: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Returns run -> the tasks of this report that use it (``2b, 2c``), for the table of runs."""
+    uses: dict[str, list[str]] = {}
+    for role, tasks in (("2b", ("2b", "2c")), ("2d", ("2d", "2e")), ("2e_unshuffled", ("2e",)),
+                        ("2e_shuffled", ("2e",)), ("3b", ("3b", "3c", "3d")), ("4b_top", ("4b",)),
+                        ("4b_bottom", ("4b",))):
+        uses.setdefault(roles[role], []).extend(tasks)
+    for entry in sweep:
+        uses.setdefault(entry["run"], []).extend(("4c", "4d", "4e"))
+    return {run: task_ranges(tasks) for run, tasks in uses.items()}
+
+
+def task_ranges(tasks: Sequence[str]) -> str:
+    """Returns tasks as ranges of consecutive letters: 3b, 3c, 3d, 4b, 4c -> ``3b--3d, 4b, 4c``."""
+    ordered = sorted(set(tasks))
+    runs: list[list[str]] = []
+    for task in ordered:
+        previous = runs[-1][-1] if runs else None
+        if previous and previous[:-1] == task[:-1] and ord(task[-1]) == ord(previous[-1]) + 1:
+            runs[-1].append(task)
+        else:
+            runs.append([task])
+    return ", ".join(f"{run[0]}--{run[-1]}" if len(run) > 2 else ", ".join(run) for run in runs)
+
+
+# ------------------------------------------------------------------------------------ analyses
+
+def upward_moves(values: np.ndarray) -> tuple[float, int]:
+    """Returns (sum of the increases, number of increases) between consecutive ``values`` (shape (n,))."""
+    steps = np.diff(np.asarray(values, dtype=np.float64))
+    rises = steps[steps > 0]
+    return float(rises.sum()), int(rises.size)
+
+
+def validation_interval(history: dict[str, np.ndarray]) -> int | None:
+    """Returns the number of SGD steps between consecutive validations (the most common gap), or None."""
+    gaps = np.diff(history["step"])
+    if gaps.size == 0:
+        return None
+    values, counts = np.unique(gaps, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+def roughness(weights: np.ndarray) -> float:
+    """Returns how rough the weight images of ``weights`` (785, K) are: per class, the mean absolute
+    difference between horizontally or vertically neighbouring pixels of its 28x28 image divided by
+    the mean absolute weight of the image, averaged over the K classes (0 for a flat image).
+
+    Dividing by the size of the weights makes it a property of the image's shape alone, comparable
+    between a strong penalty's small weights and the large weights of no penalty.
+    """
+    side = data.IMAGE_SIDE
+    tiles = np.asarray(weights, dtype=np.float64)[: side * side].T.reshape(-1, side, side)
+    across = np.abs(np.diff(tiles, axis=2)).reshape(tiles.shape[0], -1)
+    down = np.abs(np.diff(tiles, axis=1)).reshape(tiles.shape[0], -1)
+    neighbour = np.concatenate([across, down], axis=1).mean(axis=1)
+    size = np.abs(tiles).reshape(tiles.shape[0], -1).mean(axis=1)
+    per_class = np.divide(neighbour, size, out=np.zeros_like(neighbour), where=size > 0)
+    return float(per_class.mean())
+
+
+def shuffling_facts(unshuffled: dict[str, np.ndarray], shuffled: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Returns how much the validation loss jumps upwards with and without shuffling, over the
+    validations both runs recorded (the shorter run's length): the spikes of Task 2e."""
+    count = min(len(unshuffled["step"]), len(shuffled["step"]))
+    rise_unshuffled, rises_unshuffled = upward_moves(unshuffled["val_loss"][:count])
+    rise_shuffled, rises_shuffled = upward_moves(shuffled["val_loss"][:count])
+    return {
+        "validations": count, "last_step": int(min(unshuffled["step"][count - 1], shuffled["step"][count - 1])),
+        "rise_unshuffled": rise_unshuffled, "rises_unshuffled": rises_unshuffled,
+        "rise_shuffled": rise_shuffled, "rises_shuffled": rises_shuffled,
+        "validation_interval": validation_interval(shuffled),
+    }
+
+
+def overfitting_facts(history: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Returns the trends of Task 3d over the second half of the recorded validations: the gap
+    between training and validation accuracy then and at the last validation, the gains of both,
+    where the validation loss was lowest, and the verdict: ``early`` (the gap widens while the
+    validation accuracy still improves), ``overfits`` (the gap widens and the validation accuracy
+    no longer improves) or ``none`` (the gap does not widen). The position of the lowest validation
+    loss is reported but does not decide: with shuffled batches it moves by noise alone."""
+    middle, last = len(history["step"]) // 2, len(history["step"]) - 1
+    train, val, loss = history["train_accuracy"], history["val_accuracy"], history["val_loss"]
+    best = int(np.argmin(loss))
+    gap_middle, gap_last = float(train[middle] - val[middle]), float(train[last] - val[last])
+    val_gain = float(val[last] - val[middle])
+    if gap_last > gap_middle and val_gain > 0:
+        verdict = "early"  # still improving on validation data, but more slowly than on training data
+    elif gap_last > gap_middle:
+        verdict = "overfits"  # better on the training data, no better on validation data
+    else:
+        verdict = "none"
+    return {"verdict": verdict,
+        "middle_step": int(history["step"][middle]), "last_step": int(history["step"][last]),
+        "gap_middle": gap_middle, "gap_last": gap_last,
+        "train_gain": float(train[last] - train[middle]), "val_gain": val_gain,
+        "best_val_loss_step": int(history["step"][best]), "best_val_loss": float(loss[best]),
+        "last_val_loss": float(loss[last]), "best_is_last": best == last,
+        "validations_after_best": last - best,
+    }
+
+
+def decreasing(values: Sequence[float]) -> bool:
+    """True when every value is below the one before it."""
+    return all(b < a for a, b in zip(values, values[1:]))
+
+
+def sweep_facts(sweep: list[dict[str, Any]]) -> dict[str, Any]:
+    """Returns the comparisons Tasks 4d and 4e make across lambda (sweep entries carry their metrics)."""
+    accuracies = [entry["val_accuracy"] for entry in sweep]
+    norms = [entry["weight_norm_squared"] for entry in sweep]
+    best = max(sweep, key=lambda entry: entry["val_accuracy"])
+    return {
+        "accuracy_decreasing": decreasing(accuracies),
+        "train_accuracy_decreasing": decreasing([entry["train_accuracy"] for entry in sweep]),
+        "norm_decreasing": decreasing(norms),
+        "best": best, "best_is_unregularised": best is sweep[0],
+        "worst": min(sweep, key=lambda entry: entry["val_accuracy"]),
+        "strongest_cost": sweep[0]["val_accuracy"] - sweep[-1]["val_accuracy"],
+        "norm_ratio": (sweep[0]["weight_norm_squared"] / sweep[-1]["weight_norm_squared"]
+                       if sweep[-1]["weight_norm_squared"] > 0 else None),
+    }
+
+
+# ---------------------------------------------------------------------------------- reproduction
+
+QUANTITY_NAMES = {"train_loss": "training loss", "val_loss": "validation loss",
+                  "train_accuracy": "training accuracy", "val_accuracy": "validation accuracy",
+                  "early_stop_epoch": "early-stopping epoch"}
+
+
+def reproduction(metrics: dict[str, dict[str, Any]], rtol: float) -> dict[str, Any]:
+    """Returns the reproduction table: every published value beside this run's, with the relative
+    difference ``|this - published| / |published|`` and whether it is within ``rtol``.
+
+    A value this run lacks (an early stop that never happened: null) disagrees. Groups follow
+    :data:`mnist_report.published.PUBLISHED`.
+    """
+    groups, count, mismatches = [], 0, 0
+    for run, published_values in PUBLISHED.items():
+        if run not in metrics:
+            raise PipelineError(f"runs: missing {run!r}, whose values the original report published "
+                                f"(Task {TASK_OF_RUN[run]})")
+        rows = []
+        for key, published_text in published_values.items():
+            published = int(published_text) if key == "early_stop_epoch" else float(published_text)
+            value = metrics[run][key]
+            if value is None:
+                relative, agrees = None, False
+            else:
+                difference = abs(float(value) - published)
+                relative = difference / abs(published) if published != 0 else difference
+                agrees = relative <= rtol
+            count += 1
+            mismatches += not agrees
+            rows.append({"quantity": QUANTITY_NAMES.get(key, key), "key": key, "published": published_text,
+                         "value": value, "relative": relative, "agrees": agrees})
+        groups.append({"task": TASK_OF_RUN[run], "run": run, "rows": rows})
+    return {"groups": groups, "count": count, "mismatches": mismatches, "rtol": rtol}
+
+
+# ------------------------------------------------------------------------------------ provenance
+
+def _git(root: Path, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "--no-optional-locks", "-C", str(root), *arguments], capture_output=True,
+                          timeout=GIT_TIMEOUT_SECONDS, check=False)
+
+
+def git_state(root: Path) -> dict[str, Any]:
+    """Returns the git commit checked out in ``root`` and whether the working tree differs from it.
+
+    ``commit``: the full hash, or None with ``note`` saying why (no git, not a repository, no
+    commit yet). ``modified``: True, False or None (unknown); ``changes``: the first changed paths
+    and ``change_count``. Changes under :data:`PIPELINE_OUTPUTS` and to ``.gitignore`` files are
+    ignored: the pipeline writes them itself during ``dvc repro``. Untracked files count (a new
+    source file changes the code), except those git ignores.
+
+    The commit is the one checked out when the stage runs; DVC does not rerun the stage for a new
+    commit alone, so it is the commit of the last render, and a report rendered before committing
+    its own changes shows the parent commit and "modified".
+    """
+    state: dict[str, Any] = {"commit": None, "note": "", "modified": None, "changes": [], "change_count": 0}
+    if shutil.which("git") is None:
+        state["note"] = "git is not installed"
+        return state
+    try:
+        head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD")
+        if head.returncode != 0:
+            inside = _git(root, "rev-parse", "--is-inside-work-tree")
+            if inside.returncode != 0:
+                state["note"] = "not a git repository"
+                return state
+            state["note"] = "the repository has no commit yet"
+        else:
+            state["commit"] = head.stdout.decode().strip()
+        excludes = [f":(exclude){path}" for path in PIPELINE_OUTPUTS] + [":(exclude,glob)**/.gitignore"]
+        status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--", ".", *excludes)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        state["note"] = f"git failed ({error})"
+        return state
+    if status.returncode != 0:
+        state["note"] = "git status failed: " + " ".join(status.stderr.decode(errors="replace").split())
+        return state
+    entries = status.stdout.decode(errors="replace").split("\0")
+    paths, i = [], 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if entry[0] in "RC":  # a rename or copy is followed by its source path
+            i += 1
+    state["modified"] = bool(paths)
+    state["changes"] = sorted(paths)[:SHOWN_CHANGES]
+    state["change_count"] = len(paths)
+    return state
+
+
+def tool_versions() -> list[dict[str, str]]:
+    """Returns the versions of the tools that made the results: Python, its packages and TeX."""
+    versions = [{"tool": "Python", "version": platform.python_version()}]
+    for tool, package in (("NumPy", "numpy"), ("Matplotlib", "matplotlib"), ("Jinja2", "jinja2"),
+                          ("DVC", "dvc")):
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        versions.append({"tool": tool, "version": version})
+    versions.append({"tool": "TeX", "version": tex_version()})
+    return versions
+
+
+def tex_version() -> str:
+    """Returns the first line of ``pdflatex --version``, or "not installed"."""
+    if shutil.which("pdflatex") is None:
+        return "not installed"
+    try:
+        result = subprocess.run(["pdflatex", "--version"], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+    lines = result.stdout.decode(errors="replace").splitlines()
+    return lines[0].strip() if result.returncode == 0 and lines else "not installed"
+
+
+def data_facts(data_dir: Path, shown_dir: str, classes: Sequence[int]) -> dict[str, Any]:
+    """Returns the sha256 of the four MNIST files (and whether each is the digest mnist_report.data
+    expects) and the sizes of the training and validation sets, all and binary (``classes``)."""
+    files, labels = [], {}
+    for spec in data.MNIST_FILES:
+        path = data_dir / spec.name
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as file:
+                for block in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(block)
+        except FileNotFoundError:
+            raise PipelineError(f"{shown_dir}/{spec.name}: missing; expected the MNIST files of the download stage") from None
+        except OSError as error:
+            raise PipelineError(f"{shown_dir}/{spec.name}: cannot read ({error.strerror or error})") from error
+        files.append({"name": spec.name, "sha256": digest.hexdigest(), "expected": digest.hexdigest() == spec.sha256})
+        if spec.magic == data.LABELS_MAGIC:
+            labels[spec.name] = data.parse_idx(path.read_bytes(), spec.magic, f"{shown_dir}/{spec.name}")
+    train = labels["train-labels-idx1-ubyte"][: data.TRAIN_SIZE]
+    validation = labels["t10k-labels-idx1-ubyte"]
+    first, second = classes
+
+    def binary_count(values: np.ndarray) -> int:
+        return int(np.count_nonzero((values == first) | (values == second)))
+
+    return {"files": files, "all_expected": all(f["expected"] for f in files),
+            "train_size": int(train.size), "val_size": int(validation.size),
+            "binary_train_size": binary_count(train), "binary_val_size": binary_count(validation)}
+
+
+# --------------------------------------------------------------------------------------- context
+
+def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
+                  tex_path: str | os.PathLike | None = None,
+                  figures_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Returns everything the templates insert, read from ``root`` (the repository) and ``params``.
+
+    ``tex_path`` and ``figures_dir`` (defaults ``root/report/build/report.tex`` and
+    ``root/report/figures``) fix the relative path from the .tex to the figures. Raises
+    PipelineError naming the file or params key that is missing or malformed.
+    """
+    root = Path(root)
+    tex_path = Path(tex_path) if tex_path is not None else root / TEX_PATH
+    figures_dir = Path(figures_dir) if figures_dir is not None else root / FIGURES_DIR
+    settings = report_settings(params)
+    runs = run_settings(params)
+
+    metrics = {run: read_metrics(root / METRICS_DIR / f"{run}.json", f"{METRICS_DIR}/{run}.json") for run in runs}
+    sweep = lambda_sweep(runs)
+    for entry in sweep:
+        entry.update({key: metrics[entry["run"]][key] for key in
+                      ("val_accuracy", "train_accuracy", "val_loss", "weight_norm_squared")})
+    roles = report_roles(params, runs, sweep)
+
+    def history(run: str) -> dict[str, np.ndarray]:
+        shown = f"{METRICS_DIR}/history/{run}/validation.csv"
+        return read_validation_history(root / shown, shown)
+
+    def weights(run: str) -> dict[str, Any]:
+        shown = f"{MODELS_DIR}/{run}.npy"
+        return {"run": run, "l2_lambda": float(runs[run]["l2_lambda"]),
+                "roughness": roughness(read_weights(root / shown, shown))}
+
+    top, bottom = weights(roles["4b_top"]), weights(roles["4b_bottom"])
+    low, high = sorted((top, bottom), key=lambda w: w["l2_lambda"])
+    graphics_path = Path(os.path.relpath(figures_dir, tex_path.parent)).as_posix().rstrip("/") + "/"
+    if not re.fullmatch(r"[A-Za-z0-9./-]+", graphics_path):  # inserted unescaped: LaTeX reads it as a path
+        raise PipelineError(f"{figures_dir}: the figures' path from {tex_path.parent} ({graphics_path}) "
+                            "must be letters, digits, '.', '/' and '-' only")
+    return {
+        "title": settings["title"],
+        "authors": list(settings["authors"]),
+        "number_format": {"loss_decimals": settings["loss_decimals"],
+                          "accuracy_decimals": settings["accuracy_decimals"]},
+        "graphics_path": Tex(graphics_path),
+        "runs": runs,
+        "metrics": metrics,
+        "roles": roles,
+        "uses": tasks_of_runs(roles, sweep),
+        "patience": PATIENCE,
+        "validation_interval": {run: validation_interval(history(run)) for run in (roles["2b"], roles["3b"])},
+        "shuffling": shuffling_facts(history(roles["2e_unshuffled"]), history(roles["2e_shuffled"])),
+        "overfitting": overfitting_facts(history(roles["3b"])),
+        "weights": {"top": top, "bottom": bottom, "low": low, "high": high},
+        "sweep": sweep,
+        "sweep_facts": sweep_facts(sweep),
+        "reproduction": reproduction(metrics, float(settings["reproduction_rtol"])),
+        "data": data_facts(root / data.MNIST_DIR, data.MNIST_DIR.as_posix(), runs[roles["2b"]]["classes"]),
+        "git": git_state(root),
+        "versions": tool_versions(),
+    }
+
+
+def input_paths(params: dict[str, Any]) -> list[str]:
+    """Returns the files the stage reads besides params.yaml and the code: its DVC ``deps``."""
+    runs = run_settings(params)
+    sweep = lambda_sweep(runs)
+    roles = report_roles(params, runs, sweep)
+    paths = {f"{METRICS_DIR}/{run}.json" for run in runs}
+    paths |= {f"{METRICS_DIR}/history/{roles[role]}/validation.csv"
+              for role in ("2b", "2e_unshuffled", "2e_shuffled", "3b")}
+    paths |= {f"{MODELS_DIR}/{roles[role]}.npy" for role in ("4b_top", "4b_bottom")}
+    paths |= {f"{data.MNIST_DIR.as_posix()}/{spec.name}" for spec in data.MNIST_FILES}
+    return sorted(paths) + [TEMPLATE_DIR.as_posix()]
+
+
+@one_line_errors
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stage ``report``: renders report/build/report.tex from params.yaml, the metrics and the templates."""
+    parser = argparse.ArgumentParser(prog="python -m mnist_report.report", description=main.__doc__)
+    parser.add_argument("--list-deps", action="store_true",
+                        help="print the files the stage reads (its DVC deps besides the code), one a line, and exit")
+    arguments = parser.parse_args(argv)
+    params = load_params(PARAMS_FILE)
+    if arguments.list_deps:
+        print("\n".join(input_paths(params)))
+        return 0
+    text = render(build_context(params, "."), TEMPLATE_DIR)
+    write_text(TEX_PATH, text)
+    print(f"report: wrote {TEX_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,325 @@
+"""Stage ``figures``: every figure draws exactly its input data, refuses bad inputs by name, and is
+byte-for-byte reproducible. Synthetic runs only, written under ``tmp_path``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+import yaml
+
+from mnist_report import figures
+from mnist_report.errors import PipelineError
+from mnist_report.figures import FIGURE_NAMES, block_mean_std, build_figures, draw_all, input_paths
+
+PARAMS_YAML = r"""
+defaults: {task: softmax, classes: [2, 3], learning_rate: 0.01, epochs: 2, batch_size: 128,
+           shuffle: true, early_stopping: true, l2_lambda: 0.0, seed: 0}
+runs:
+  binary: {task: binary, learning_rate: 0.05, shuffle: false, early_stopping: false}
+  binary_early_stopping: {task: binary, learning_rate: 0.05, shuffle: false}
+  binary_shuffled: {task: binary, learning_rate: 0.05}
+  softmax: {}
+  softmax_lambda_1: {l2_lambda: 1.0}
+  softmax_lambda_0_1: {l2_lambda: 0.1}
+figures:
+  size_inches: [5.0, 3.8]
+  dpi: 40                   # small: the tests look at data and bytes, not at resolution
+  font_size: 12
+  loss_block_steps: 10
+  steps_label: Number of Training Steps
+  runs: {2b: binary, 2e_unshuffled: binary_early_stopping, 2e_shuffled: binary_shuffled,
+         3b: softmax, 4b_top: softmax, 4b_bottom: softmax_lambda_1}
+  2b_loss: {y_label: Loss, y_limits: [0, 0.2],
+            legend: ["Training loss (mean $\\pm$ std of {block_steps} steps)", Validation loss]}
+  2b_accuracy: {y_label: Accuracy, y_limits: [0.93, 0.99], legend: [Training accuracy, Validation accuracy]}
+  2e_loss: {y_label: Training loss, y_limits: [0, 0.2], legend: [Without shuffling, With shuffling]}
+  2e_accuracy: {y_label: Validation accuracy, y_limits: null, legend: [Without shuffling, With shuffling]}
+  3b_loss: {y_label: Loss, y_limits: [0.2, 0.6], legend: [Training loss, Validation loss]}
+  3c_accuracy: {y_label: Accuracy, y_limits: [0.89, 0.93], legend: [Training accuracy, Validation accuracy]}
+  4b_weights: {size_inches: [6.4, 1.6], row_label: "lambda = {l2_lambda:g}"}
+  4c_val_accuracy: {y_label: Validation accuracy, y_limits: null, legend: "lambda = {l2_lambda:g}"}
+  4e_weight_norm: {x_label: lambda, y_label: squared norm, y_scale: linear,
+                   legend: ["lambda > 0", "lambda = 0"]}
+"""
+LAMBDAS = {"softmax": 0.0, "softmax_lambda_0_1": 0.1, "softmax_lambda_1": 1.0}
+TRAIN_STEPS = {"binary": 47, "binary_early_stopping": 33, "binary_shuffled": 25,
+               "softmax": 40, "softmax_lambda_0_1": 31, "softmax_lambda_1": 22}
+
+
+def make_run(root: Path, run: str, steps: int, offset: float) -> None:
+    """Writes a run's outputs: losses and accuracies that differ per run (through ``offset``), the
+    validation every 6 steps, softmax weights whose pixel p of digit k is ``offset + k + p / 1000``."""
+    history = root / "metrics/history" / run
+    history.mkdir(parents=True, exist_ok=True)
+    train_loss = offset + 0.01 * (np.arange(steps) % 7)
+    (history / "train.csv").write_text(
+        "step,train_loss\n" + "".join(f"{s},{v!r}\n" for s, v in enumerate(train_loss.tolist())))
+    rows = [f"{s},{offset + 0.1 + s / 1000!r},{0.9 + offset + s / 10000!r},{0.8 + offset + s / 10000!r}\n"
+            for s in range(0, steps, 6)]
+    (history / "validation.csv").write_text("step,val_loss,val_accuracy,train_accuracy\n" + "".join(rows))
+    (root / "models").mkdir(exist_ok=True)
+    weights = offset + np.arange(10)[None, :] + np.arange(785)[:, None] / 1000
+    np.save(root / "models" / f"{run}.npy", weights)
+    (root / "metrics" / f"{run}.json").write_text(json.dumps({"weight_norm_squared": 10 * (1 - offset)}))
+
+
+@pytest.fixture
+def params() -> dict:
+    return yaml.safe_load(PARAMS_YAML)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    for i, (run, steps) in enumerate(TRAIN_STEPS.items()):
+        make_run(tmp_path, run, steps, offset=i / 100)
+    return tmp_path
+
+
+def read(root: Path, run: str, name: str) -> dict[str, np.ndarray]:
+    table = np.genfromtxt(root / "metrics/history" / run / f"{name}.csv", delimiter=",", names=True)
+    return {column: table[column] for column in table.dtype.names}
+
+
+def line_data(figure, index: int) -> tuple[np.ndarray, np.ndarray]:
+    line = figure.axes[0].get_lines()[index]
+    return np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+
+
+def legend_texts(figure) -> list[str]:
+    legend = figure.legends[0] if figure.legends else figure.axes[0].get_legend()
+    return [text.get_text() for text in legend.get_texts()]
+
+
+# ---------------------------------------------------------------------------------- block means
+
+def test_block_mean_std_by_hand_drops_the_partial_block_and_plots_at_the_middle_step():
+    steps = np.arange(100, 125)  # 25 recorded steps: two blocks of 10, five left over
+    values = np.array([1.0, 3.0] * 5 + list(range(10)) + [50.0] * 5)
+    block_step, mean, std = block_mean_std(steps, values, 10)
+    np.testing.assert_array_equal(block_step, [105, 115])  # index 5 of each block
+    # Block 1: five 1s and five 3s: mean 2, every deviation 1. Block 2: 0..9: mean 4.5,
+    # variance (sum of (k - 4.5)^2) / 10 = 82.5 / 10.
+    np.testing.assert_allclose(mean, [2.0, 4.5])
+    np.testing.assert_allclose(std, [1.0, (82.5 / 10) ** 0.5])
+
+
+def test_training_loss_is_block_means_with_a_one_std_band_and_validation_is_raw(params, root):
+    figure = build_figures(params, root)["2b_loss"]
+    train, validation = read(root, "binary", "train"), read(root, "binary", "validation")
+    blocks = train["train_loss"][:40].reshape(4, 10)  # 47 steps: four blocks, 7 dropped
+    x, y = line_data(figure, 0)
+    np.testing.assert_array_equal(x, [5, 15, 25, 35])
+    np.testing.assert_allclose(y, blocks.mean(axis=1))
+    band = figure.axes[0].collections[0].get_paths()[0].vertices
+    for step, mean, std in zip(x, blocks.mean(axis=1), blocks.std(axis=1)):
+        edge = band[band[:, 0] == step, 1]
+        assert edge.min() == pytest.approx(mean - std) and edge.max() == pytest.approx(mean + std)
+    x, y = line_data(figure, 1)
+    np.testing.assert_array_equal(x, validation["step"])
+    np.testing.assert_allclose(y, validation["val_loss"])
+    assert figure.axes[0].get_ylim() == (0, 0.2)
+    assert figure.axes[0].get_xlabel() == "Number of Training Steps"
+    assert legend_texts(figure) == ["Training loss (mean $\\pm$ std of 10 steps)", "Validation loss"]
+
+
+def test_accuracy_figures_plot_the_validation_history_columns(params, root):
+    drawn = build_figures(params, root)
+    for name, run, ylim in [("2b_accuracy", "binary", (0.93, 0.99)),
+                            ("3c_accuracy", "softmax", (0.89, 0.93))]:
+        validation = read(root, run, "validation")
+        for index, column in enumerate(["train_accuracy", "val_accuracy"]):
+            x, y = line_data(drawn[name], index)
+            np.testing.assert_array_equal(x, validation["step"])
+            np.testing.assert_allclose(y, validation[column])
+        assert drawn[name].axes[0].get_ylim() == ylim
+    x, y = line_data(drawn["3b_loss"], 1)
+    np.testing.assert_allclose(y, read(root, "softmax", "validation")["val_loss"])
+
+
+def test_2e_compares_the_unshuffled_and_shuffled_runs_in_that_order(params, root):
+    drawn = build_figures(params, root)
+    for index, run in enumerate(["binary_early_stopping", "binary_shuffled"]):
+        train, validation = read(root, run, "train"), read(root, run, "validation")
+        x, y = line_data(drawn["2e_loss"], index)
+        np.testing.assert_allclose(y, block_mean_std(train["step"], train["train_loss"], 10)[1])
+        x, y = line_data(drawn["2e_accuracy"], index)
+        np.testing.assert_array_equal(x, validation["step"])
+        np.testing.assert_allclose(y, validation["val_accuracy"])
+    assert legend_texts(drawn["2e_accuracy"]) == ["Without shuffling", "With shuffling"]
+
+
+def test_4b_shows_lambda_0_over_lambda_1_as_ten_28x28_tiles_in_digit_order(params, root):
+    figure = build_figures(params, root)["4b_weights"]
+    for row, run in enumerate(["softmax", "softmax_lambda_1"]):
+        weights = np.load(root / "models" / f"{run}.npy")
+        for digit in range(10):
+            ax = figure.axes[row * 10 + digit]
+            tile = np.asarray(ax.get_images()[0].get_array())
+            assert tile.shape == (28, 28)
+            # Pixel p of digit k holds offset + k + p / 1000: row-major order and digit both show.
+            np.testing.assert_array_equal(tile, weights[:784, digit].reshape(28, 28))
+    assert [figure.axes[k].get_title() for k in range(10)] == [str(k) for k in range(10)]
+    assert [figure.axes[r * 10].get_ylabel() for r in (0, 1)] == ["lambda = 0", "lambda = 1"]
+
+
+def test_4c_and_4e_draw_every_softmax_run_by_increasing_lambda(params, root):
+    drawn = build_figures(params, root)
+    runs = sorted(LAMBDAS, key=LAMBDAS.get)
+    assert legend_texts(drawn["4c_val_accuracy"]) == ["lambda = 0", "lambda = 0.1", "lambda = 1"]
+    for index, run in enumerate(runs):
+        validation = read(root, run, "validation")
+        x, y = line_data(drawn["4c_val_accuracy"], index)
+        np.testing.assert_array_equal(x, validation["step"])
+        np.testing.assert_allclose(y, validation["val_accuracy"])
+    norms = {run: json.loads((root / "metrics" / f"{run}.json").read_text())["weight_norm_squared"]
+             for run in runs}
+    figure = drawn["4e_weight_norm"]
+    ax = figure.axes[0]
+    x, y = line_data(figure, 0)
+    np.testing.assert_allclose(x, [0.1, 1.0])
+    np.testing.assert_allclose(y, [norms["softmax_lambda_0_1"], norms["softmax_lambda_1"]])
+    # lambda = 0 cannot sit on the log axis: a labelled horizontal line at its norm, in view.
+    x, y = line_data(figure, 1)
+    np.testing.assert_allclose(y, [norms["softmax"]] * 2)
+    assert ax.get_ylim()[0] < norms["softmax"] < ax.get_ylim()[1]
+    assert ax.get_xscale() == "log"
+    assert legend_texts(figure) == ["lambda > 0", "lambda = 0"]
+
+
+def test_a_new_lambda_run_in_params_adds_a_curve_and_a_point(params, root):
+    params["runs"]["softmax_lambda_0_01"] = {"l2_lambda": 0.01}
+    make_run(root, "softmax_lambda_0_01", 30, offset=0.5)
+    drawn = build_figures(params, root)
+    assert len(drawn["4c_val_accuracy"].axes[0].get_lines()) == 4
+    np.testing.assert_allclose(line_data(drawn["4e_weight_norm"], 0)[0], [0.01, 0.1, 1.0])
+    assert figures.metrics_path("softmax_lambda_0_01") in input_paths(params)
+
+
+# ------------------------------------------------------------------------------- files written
+
+def test_draw_all_writes_every_figure_as_a_png_that_is_not_blank(params, root):
+    written = draw_all(params, root)
+    assert [path.name for path in written] == [f"{name}.png" for name in FIGURE_NAMES]
+    for path in written:
+        assert path.parent == root / "report/figures"
+        pixels = matplotlib.image.imread(path)
+        assert len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 1, path.name
+    assert matplotlib.image.imread(written[0]).shape[:2] == (round(3.8 * 40), round(5.0 * 40))
+
+
+def test_same_inputs_give_the_same_bytes(params, root, tmp_path):
+    first = draw_all(params, root, tmp_path / "first")
+    second = draw_all(params, root, tmp_path / "second")
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes(), a.name
+        assert b"matplotlib" not in a.read_bytes()  # no version stamp that would change the bytes
+
+
+def test_main_draws_from_params_yaml_in_the_working_directory(params, root, monkeypatch, capsys):
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(root)
+    assert figures.main([]) == 0
+    drawn = sorted(path.name for path in (root / "report/figures").iterdir())
+    assert drawn == sorted(f"{name}.png" for name in FIGURE_NAMES)
+    assert figures.main(["--list-deps"]) == 0
+    listed = capsys.readouterr().out.splitlines()[-len(input_paths(params)):]
+    assert listed == [str(path) for path in input_paths(params)]
+
+
+def test_input_paths_are_exactly_the_files_the_stage_reads(params):
+    assert [str(path) for path in input_paths(params)] == [
+        f"metrics/history/{run}/{name}.csv"
+        for run in ["binary", "binary_early_stopping", "binary_shuffled", "softmax"]
+        for name in ["train", "validation"]
+    ] + [
+        "metrics/history/softmax_lambda_0_1/validation.csv",
+        "metrics/history/softmax_lambda_1/validation.csv",
+        "metrics/softmax.json", "metrics/softmax_lambda_0_1.json", "metrics/softmax_lambda_1.json",
+        "models/softmax.npy", "models/softmax_lambda_1.npy",
+    ]
+
+
+# ------------------------------------------------------------------------------------- refusals
+
+@pytest.mark.parametrize("content, complaint", [
+    (None, "missing"),
+    ("", "header is 'nothing'"),
+    ("step,val_loss,val_accuracy\n0,1,1\n", "header is"),
+    ("step,val_loss,val_accuracy,train_accuracy\n", "no rows"),
+    ("step,val_loss,val_accuracy,train_accuracy\n0,0.5,abc,0.9\n", "line 2"),
+    ("step,val_loss,val_accuracy,train_accuracy\n0,0.5,nan,0.9\n", "finite"),
+    ("step,val_loss,val_accuracy,train_accuracy\n0,0.5,0.9\n", "line 2 has 3 values"),
+    ("step,val_loss,val_accuracy,train_accuracy\n6,0.5,0.9,0.9\n0,0.5,0.9,0.9\n", "increasing"),
+])
+def test_a_missing_or_malformed_history_names_the_run_and_the_file(params, root, content, complaint):
+    path = root / "metrics/history/binary_shuffled/validation.csv"
+    if content is None:
+        path.unlink()
+    else:
+        path.write_text(content)
+    with pytest.raises(PipelineError) as error:
+        draw_all(params, root)
+    message = str(error.value)
+    assert message.startswith("run binary_shuffled: metrics/history/binary_shuffled/validation.csv: ")
+    assert complaint in message
+    assert not (root / "report/figures").exists()  # nothing drawn until every input passed
+
+
+def test_malformed_weights_or_metrics_name_the_run_and_the_file(params, root):
+    np.save(root / "models/softmax_lambda_1.npy", np.zeros((785, 1)))
+    with pytest.raises(PipelineError,
+                       match=r"^run softmax_lambda_1: models/softmax_lambda_1.npy: .*\(785, 1\)"):
+        build_figures(params, root)
+    make_run(root, "softmax_lambda_1", 22, offset=0.04)
+    (root / "metrics/softmax_lambda_0_1.json").write_text('{"steps": 3}')
+    with pytest.raises(PipelineError, match=r"^run softmax_lambda_0_1: metrics/softmax_lambda_0_1.json: "
+                                            r"weight_norm_squared = None"):
+        build_figures(params, root)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda p: p["figures"]["runs"].update({"4b_bottom": "softmax_lambda_7"}),
+     "figures.runs.4b_bottom = 'softmax_lambda_7': expected the name of a run in params runs with "
+     'task "softmax" (softmax, softmax_lambda_1, softmax_lambda_0_1)'),
+    (lambda p: p["figures"]["runs"].update({"3b": "binary"}), "figures.runs.3b = 'binary': "),
+    (lambda p: p["figures"]["runs"].update({"2e_shuffled": "binary_early_stopping"}),
+     "figures.runs.2e_shuffled = 'binary_early_stopping': expected the name of a run in params runs "
+     'with task "binary", shuffle true (binary_shuffled)'),
+    (lambda p: p["figures"]["runs"].pop("2b"), "figures.runs: missing 2b"),
+    (lambda p: p["figures"]["2b_loss"].update({"y_limits": [0.2, 0]}),
+     "figures.2b_loss.y_limits = [0.2, 0]: expected null (automatic) or [low, high] with low < high"),
+    (lambda p: p["figures"]["2b_loss"].update({"ylim": [0, 1]}), "figures.2b_loss.ylim: unknown key"),
+    (lambda p: p["figures"]["4c_val_accuracy"].update({"legend": "lambda = {lambda}"}),
+     "figures.4c_val_accuracy.legend = 'lambda = {lambda}': cannot fill it in"),
+    (lambda p: p.pop("figures"), "figures = None: expected a mapping"),
+    (lambda p: p["runs"]["softmax_lambda_0_1"].update({"learning_rate": 0.1}),
+     "runs.softmax_lambda_0_1.learning_rate = 0.1 differs from runs.softmax.learning_rate = 0.01"),
+    (lambda p: p["runs"].update({"softmax_again": {"seed": 0}}),
+     "runs.softmax and runs.softmax_again both have l2_lambda = 0"),
+])
+def test_bad_figures_params_name_the_key_the_value_and_what_was_expected(params, root, edit, message):
+    edit(params)
+    with pytest.raises(PipelineError) as error:
+        build_figures(params, root)
+    assert str(error.value).startswith(message)
+
+
+def test_main_turns_a_refusal_into_one_line(params, root, monkeypatch, capsys):
+    params["figures"]["runs"]["2b"] = "nope"
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(root)
+    assert figures.main([]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: figures.runs.2b = 'nope'") and err.count("\n") == 1
+
+
+REPOSITORY = Path(__file__).parents[1]
+
+
+def test_the_repository_params_have_a_valid_figures_section():
+    params = yaml.safe_load((REPOSITORY / "params.yaml").read_text())
+    assert input_paths(params)  # checks the section and the lambda sweep

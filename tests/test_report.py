@@ -1,0 +1,432 @@
+"""Tests of the stages ``report`` (render report.tex) and ``pdf`` (compile it).
+
+Each test builds a small fake repository in a temporary directory: params, metrics, histories,
+weights, tiny MNIST-format files and placeholder PNGs. Only the compile tests need TeX.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_report import data, pdf, report
+from mnist_report.errors import PipelineError
+from mnist_report.published import PUBLISHED
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATES = REPO / "report" / "templates"
+FIGURE_NAMES = ("2b_loss", "2b_accuracy", "2e_loss", "2e_accuracy", "3b_loss", "3c_accuracy",
+                "4b_weights", "4c_val_accuracy", "4e_weight_norm")
+TASK_HEADINGS = ("Task 1a", "Task 1b", "Task 2b", "Task 2c", "Task 2d", "Task 2e", "Task 3b", "Task 3c",
+                 "Task 3d", "Task 4a", "Task 4b", "Task 4c", "Task 4d", "Task 4e")
+NASTY = r"R&D 100% $5 #1 a_b {c} ~d ^e \f"
+HAVE_TEX = all(shutil.which(tool) for tool in ("latexmk", "pdflatex", "pdftotext"))
+needs_tex = pytest.mark.skipif(not HAVE_TEX, reason="latexmk, pdflatex or pdftotext not installed")
+
+PARAMS = {
+    "defaults": {"task": "softmax", "classes": [2, 3], "learning_rate": 0.01, "epochs": 50, "batch_size": 128,
+                 "shuffle": True, "early_stopping": True, "l2_lambda": 0.0, "seed": 0},
+    "runs": {
+        "binary": {"task": "binary", "learning_rate": 0.05, "shuffle": False, "early_stopping": False},
+        "binary_early_stopping": {"task": "binary", "learning_rate": 0.05, "shuffle": False},
+        "binary_shuffled": {"task": "binary", "learning_rate": 0.05},
+        "softmax": {},
+        "softmax_lambda_1": {"l2_lambda": 1.0},
+        "softmax_lambda_0_1": {"l2_lambda": 0.1},
+        "softmax_lambda_0_01": {"l2_lambda": 0.01},
+        "softmax_lambda_0_001": {"l2_lambda": 0.001},
+    },
+    "report": {"title": "TDT4265 Assignment 1", "authors": ["Ada Lovelace", "Alan Turing"],
+               "reproduction_rtol": 1e-10, "loss_decimals": 4, "accuracy_decimals": 2},
+}
+
+# Plausible final values: the published ones where the original printed them.
+LAMBDA_RESULTS = {  # run -> (val_accuracy, train_accuracy, val_loss, weight_norm_squared)
+    "softmax_lambda_0_001": (0.9150, 0.9215, 0.3010, 95.25),
+    "softmax_lambda_0_01": (0.9102, 0.9160, 0.3302, 40.5),
+    "softmax_lambda_0_1": (0.8950, 0.8990, 0.4301, 8.75),
+    "softmax_lambda_1": (0.8421, 0.8405, 0.7402, 1.125),
+}
+
+
+def published_metrics(run: str) -> dict:
+    return {key: (int(value) if key == "early_stop_epoch" else float(value)) for key, value in PUBLISHED[run].items()}
+
+
+def fake_metrics() -> dict[str, dict]:
+    base = {"train_loss": 0.07, "val_loss": 0.071, "train_accuracy": 0.975, "val_accuracy": 0.976,
+            "early_stop_epoch": None, "steps": 1550, "weight_norm_squared": 2.5}
+    metrics = {
+        "binary": {**base, **published_metrics("binary")},
+        "binary_early_stopping": {**base, "steps": 33 * 31 + 12, **published_metrics("binary_early_stopping")},
+        "binary_shuffled": {**base, "val_accuracy": 0.9775, "steps": 16 * 31 + 4,
+                            **published_metrics("binary_shuffled")},
+        "softmax": {**base, "steps": 7800, "weight_norm_squared": 250.0, **published_metrics("softmax")},
+    }
+    for run, (val_accuracy, train_accuracy, val_loss, norm) in LAMBDA_RESULTS.items():
+        metrics[run] = {**base, "val_accuracy": val_accuracy, "train_accuracy": train_accuracy, "val_loss": val_loss,
+                        "train_loss": val_loss - 0.01, "steps": 7800, "weight_norm_squared": norm}
+    return metrics
+
+
+def write_png(path: Path, width: int = 48, height: int = 32) -> None:
+    """Writes a small grey-gradient PNG (a placeholder figure) without any imaging library."""
+    rows = b"".join(b"\x00" + bytes((x * 255 // width) for x in range(width)) for _ in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def write_history(path: Path, steps: np.ndarray, val_loss: np.ndarray, val_accuracy: np.ndarray,
+                  train_accuracy: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["step,val_loss,val_accuracy,train_accuracy"]
+    lines += [f"{int(s)},{float(l)!r},{float(v)!r},{float(t)!r}"
+              for s, l, v, t in zip(steps, val_loss, val_accuracy, train_accuracy)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def make_repo(root: Path, params: dict | None = None, metrics: dict | None = None) -> dict:
+    """Writes a fake repository under ``root``; returns its params."""
+    params = copy.deepcopy(params or PARAMS)
+    metrics = metrics or fake_metrics()
+    rng = np.random.default_rng(0)
+    for run, values in metrics.items():
+        (root / "metrics").mkdir(parents=True, exist_ok=True)
+        (root / "metrics" / f"{run}.json").write_text(json.dumps(values))
+    # Binary validation every 6 steps; the unshuffled run's loss has recurring upward spikes.
+    for run, count, interval, spikes in (("binary", 260, 6, 0.004), ("binary_early_stopping", 175, 6, 0.004),
+                                         ("binary_shuffled", 85, 6, 0.0)):
+        steps = np.arange(count) * interval
+        loss = 0.065 + 0.3 * np.exp(-steps / 100) + spikes * (np.arange(count) % 5 == 0)
+        accuracy = 0.978 - 0.2 * np.exp(-steps / 100)
+        write_history(root / "metrics/history" / run / "validation.csv", steps, loss, accuracy, accuracy + 0.001)
+    steps = np.arange(252) * 31
+    val_accuracy = 0.9157 - 0.2 * np.exp(-steps / 800)  # still rising, but the training accuracy pulls ahead
+    write_history(root / "metrics/history/softmax/validation.csv", steps, 0.29 + 0.5 * np.exp(-steps / 800),
+                  val_accuracy, val_accuracy + 0.0068 * steps / steps[-1])
+    # Weights: lambda = 0 speckled, lambda = 1 smooth blobs, ten digits each.
+    yy, xx = np.mgrid[0:28, 0:28]
+    smooth = np.stack([np.exp(-((yy - 8 - k) ** 2 + (xx - 10 - k) ** 2) / 40.0).ravel() for k in range(10)], axis=1)
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    np.save(root / "models/softmax.npy", np.vstack([rng.normal(size=(784, 10)), np.zeros((1, 10))]))
+    np.save(root / "models/softmax_lambda_1.npy", np.vstack([0.05 * smooth, np.zeros((1, 10))]))
+    # Tiny files in the MNIST format: 40 training labels (20 of them 2s and 3s), 20 validation labels.
+    mnist = root / data.MNIST_DIR
+    mnist.mkdir(parents=True, exist_ok=True)
+    train_labels = np.array([2, 3, 2, 5, 7, 1] * 6 + [3, 3, 0, 9], dtype=np.uint8)
+    test_labels = np.array([2, 3, 4, 5] * 5, dtype=np.uint8)
+    for spec, array in zip(data.MNIST_FILES, (np.zeros((40, 784)), train_labels, np.zeros((20, 784)), test_labels)):
+        (mnist / spec.name).write_bytes(data.encode_idx(array, spec.magic))
+    for name in FIGURE_NAMES:  # the shapes of the real figures: 5.0 x 3.8 inches, 4b 6.4 x 1.6
+        write_png(root / "report/figures" / f"{name}.png", *((64, 16) if name == "4b_weights" else (50, 38)))
+    return params
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, dict]:
+    return tmp_path, make_repo(tmp_path)
+
+
+def render_repo(root: Path, params: dict) -> str:
+    return report.render(report.build_context(params, root), TEMPLATES)
+
+
+def rewrite_metric(root: Path, run: str, **changes) -> None:
+    path = root / "metrics" / f"{run}.json"
+    values = json.loads(path.read_text())
+    values.update(changes)
+    path.write_text(json.dumps(values))
+
+
+# --------------------------------------------------------------------------------------- render
+
+def test_render_inserts_the_metrics_and_settings(repo):
+    root, params = repo
+    tex = render_repo(root, params)
+    assert "0.0651" in tex and "0.0652" in tex  # binary losses, 4 decimals
+    assert r"92.25\,\%" in tex and r"91.57\,\%" in tex  # softmax accuracies in percent
+    assert "epoch 33" in tex and "epoch 16" in tex
+    assert r"\texttt{binary\_early\_stopping}" in tex
+    assert "0.98" in tex  # 1 - 2 * eta * lambda for lambda = 1
+    for heading in TASK_HEADINGS:
+        assert f"\\task{{{heading[5:]}}}" in tex
+    assert "VAR{" not in tex and "BLOCK{" not in tex
+
+
+def test_same_inputs_render_the_same_tex(repo):
+    root, params = repo
+    assert render_repo(root, params) == render_repo(root, params)
+
+
+def test_task_ranges_shorten_consecutive_tasks():
+    assert report.task_ranges(["3c", "3b", "3d", "4b", "4c", "2b", "2c"]) == "2b, 2c, 3b--3d, 4b, 4c"
+
+
+def test_title_and_authors_are_escaped_for_latex(repo):
+    root, params = repo
+    params["report"]["title"] = NASTY
+    params["report"]["authors"] = ["Ann_Lee & Bo", "50% ~Cy^"]
+    tex = render_repo(root, params)
+    escaped = r"R\&D 100\% \$5 \#1 a\_b \{c\} \textasciitilde{}d \textasciicircum{}e \textbackslash{}f"
+    assert f"\\title{{{escaped}}}" in tex
+    assert r"\author{Ann\_Lee \& Bo \and 50\% \textasciitilde{}Cy\textasciicircum{}}" in tex
+
+
+def test_escape_latex_handles_every_special_character_once():
+    assert report.escape_latex("\\&%$#_{}~^") == (r"\textbackslash{}\&\%\$\#\_\{\}\textasciitilde{}"
+                                                  r"\textasciicircum{}")
+    assert report.escape_latex("two\n\nlines") == "two lines"  # a blank line would end a paragraph
+
+
+def test_missing_metric_fails_naming_the_file_and_key(repo):
+    root, params = repo
+    path = root / "metrics/softmax.json"
+    values = json.loads(path.read_text())
+    del values["val_loss"]
+    path.write_text(json.dumps(values))
+    with pytest.raises(PipelineError, match=r"^metrics/softmax\.json: missing 'val_loss'$"):
+        report.build_context(params, root)
+
+
+def test_undefined_name_in_the_template_fails_naming_it(repo):
+    root, params = repo
+    context = report.build_context(params, root)
+    del context["metrics"]["softmax"]["val_loss"]
+    with pytest.raises(PipelineError, match=r"metrics/softmax\.json: missing 'val_loss' \(template .*macros\.tex\.j2:\d+ from task3\.tex\.j2:\d+\)"):
+        report.render(context, TEMPLATES)
+    context = report.build_context(params, root)
+    del context["overfitting"]
+    with pytest.raises(PipelineError, match="template variable 'overfitting' is undefined"):
+        report.render(context, TEMPLATES)
+
+
+def test_a_number_without_a_filter_is_refused(tmp_path):
+    (tmp_path / "t.tex.j2").write_text(r"loss \VAR{value}" + "\n")
+    with pytest.raises(PipelineError, match=r"inserts float 0\.5 .*filter.*t\.tex\.j2:1"):
+        report.render({"value": 0.5}, tmp_path, "t.tex.j2")
+    (tmp_path / "u.tex.j2").write_text(r"\VAR{value|loss} \VAR{value|acc} \VAR{count} \VAR{1e-5|num}" + "\n")
+    assert report.render({"value": 0.5, "count": 3}, tmp_path, "u.tex.j2") == (
+        "0.5000 50.00\\,\\% 3 \\ensuremath{10^{-5}}\n")
+
+
+def test_report_params_are_checked(repo):
+    root, params = repo
+    params["report"]["authors"] = []
+    with pytest.raises(PipelineError, match=r"^report\.authors = \[\]: expected a non-empty list"):
+        report.build_context(params, root)
+
+
+def test_missing_history_names_the_file(repo):
+    root, params = repo
+    (root / "metrics/history/softmax/validation.csv").unlink()
+    with pytest.raises(PipelineError, match=r"^metrics/history/softmax/validation\.csv: missing"):
+        report.build_context(params, root)
+
+
+# ------------------------------------------------------------------------------ reproduction
+
+def test_reproduction_agrees_when_the_values_are_the_published_ones(repo):
+    root, params = repo
+    context = report.build_context(params, root)
+    assert context["reproduction"]["count"] == 10
+    assert context["reproduction"]["mismatches"] == 0
+    tex = report.render(context, TEMPLATES)
+    assert r"All 10 values agree to within a relative difference of \ensuremath{10^{-10}}" in tex
+    assert r"\mismatch \\" not in tex[tex.index(r"\appendixsection{A}"):tex.index(r"\appendixsection{B}")]
+
+
+def test_reproduction_flags_a_value_changed_on_purpose(repo):
+    root, params = repo
+    published = float(PUBLISHED["binary"]["val_loss"])
+    rewrite_metric(root, "binary", val_loss=published * (1 + 1e-6))
+    rewrite_metric(root, "binary_shuffled", early_stop_epoch=None)
+    context = report.build_context(params, root)
+    rows = {(group["run"], row["key"]): row for group in context["reproduction"]["groups"] for row in group["rows"]}
+    assert not rows["binary", "val_loss"]["agrees"]
+    assert rows["binary", "val_loss"]["relative"] == pytest.approx(1e-6, rel=1e-6)
+    assert not rows["binary_shuffled", "early_stop_epoch"]["agrees"]
+    assert rows["binary", "train_loss"]["agrees"]
+    tex = report.render(context, TEMPLATES)
+    assert r"\textbf{2 of the 10 values disagree}" in tex
+    table = tex[tex.index(r"\appendixsection{A}"):tex.index(r"\appendixsection{B}")]
+    assert table.count(r"\mismatch \\") == 2
+    assert r"\ensuremath{1.0\times10^{-6}}" in tex
+    assert "never stopped" in tex
+
+
+# ------------------------------------------------------------------------ prose from the numbers
+
+@pytest.mark.parametrize("unshuffled, shuffled, phrase", [
+    (33, 16, "earlier than\nwithout it (epoch 33)"),
+    (16, 33, "later than without it (epoch 16)"),
+    (20, 20, "at the same epoch as without it"),
+    (33, None, "never stopped early"),
+    (None, None, "Neither run stopped early"),
+])
+def test_2e_compares_the_early_stopping_epochs(repo, unshuffled, shuffled, phrase):
+    root, params = repo
+    rewrite_metric(root, "binary_early_stopping", early_stop_epoch=unshuffled)
+    rewrite_metric(root, "binary_shuffled", early_stop_epoch=shuffled)
+    tex = render_repo(root, params)
+    section = tex[tex.index(r"\task{2e}"):tex.index(r"\task{3b}")]
+    assert phrase in section
+
+
+def test_2e_measures_the_spikes_of_the_validation_loss(repo):
+    root, params = repo
+    context = report.build_context(params, root)
+    shuffling = context["shuffling"]
+    assert shuffling["rise_shuffled"] < shuffling["rise_unshuffled"]
+    assert shuffling["validations"] == 85  # the shorter run's
+    assert "Shuffling does make the descent smoother" in report.render(context, TEMPLATES)
+
+
+def test_4d_and_4e_say_whether_accuracy_and_norm_fall_with_lambda(repo):
+    root, params = repo
+    tex = render_repo(root, params)
+    assert "The validation accuracy decreases monotonically" in tex
+    assert "It decreases monotonically" in tex
+    rewrite_metric(root, "softmax_lambda_0_001", val_accuracy=0.9200, weight_norm_squared=400.0)
+    tex = render_repo(root, params)
+    assert "does not decrease monotonically as $\\lambda$ grows: it is highest" in tex
+    assert r"92.00\,\%, at $\lambda = 0.001$" in tex
+    assert "So a small penalty helps a little" in tex
+    assert "It does not decrease monotonically" in tex
+
+
+def test_4b_roughness_says_which_weights_are_smoother(repo):
+    root, params = repo
+    context = report.build_context(params, root)
+    weights = context["weights"]
+    assert (weights["low"]["l2_lambda"], weights["high"]["l2_lambda"]) == (0.0, 1.0)
+    assert weights["high"]["roughness"] < weights["low"]["roughness"]
+    assert "The weights of the stronger penalty are the smoother ones" in report.render(context, TEMPLATES)
+
+
+def test_roughness_ignores_the_scale_and_the_bias():
+    rng = np.random.default_rng(1)
+    weights = rng.normal(size=(785, 10))
+    assert report.roughness(weights) == pytest.approx(report.roughness(1e-3 * weights))
+    changed_bias = weights.copy()
+    changed_bias[784] = 100.0
+    assert report.roughness(changed_bias) == report.roughness(weights)
+    flat = np.ones((785, 10))
+    assert report.roughness(flat) == 0.0 and report.roughness(np.zeros((785, 10))) == 0.0
+
+
+def test_3d_verdict_follows_the_gap(repo):
+    root, params = repo
+    context = report.build_context(params, root)
+    assert context["overfitting"]["verdict"] == "early"  # the fake train accuracy pulls ahead slowly
+    assert "So there are early signs of overfitting" in report.render(context, TEMPLATES)
+    steps = np.arange(100) * 31
+    history = {"step": steps, "val_loss": 0.3 + 0.5 * np.exp(-steps / 800),
+               "val_accuracy": 0.9 - 0.2 * np.exp(-steps / 800), "train_accuracy": 0.9 - 0.2 * np.exp(-steps / 800)}
+    assert report.overfitting_facts(history)["verdict"] == "none"
+
+
+def test_data_facts_count_the_binary_examples_and_check_the_digests(repo):
+    root, params = repo
+    facts = report.build_context(params, root)["data"]
+    assert (facts["train_size"], facts["val_size"]) == (40, 20)
+    assert (facts["binary_train_size"], facts["binary_val_size"]) == (18 + 2, 10)
+    assert not facts["all_expected"]  # fake files are not MNIST
+    assert all(len(f["sha256"]) == 64 for f in facts["files"])
+
+
+# ------------------------------------------------------------------------------------ provenance
+
+def git(root: Path, *arguments: str) -> None:
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=test", "-c", "user.email=test@example.com",
+                    "-c", "commit.gpgsign=false", *arguments], check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def test_git_state_ignores_what_the_pipeline_writes(tmp_path):
+    assert report.git_state(tmp_path)["note"] == "not a git repository"
+    git(tmp_path, "init", "-q")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/code.py").write_text("x = 1\n")
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/run.json").write_text("{}\n")
+    assert report.git_state(tmp_path)["note"] == "the repository has no commit yet"
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "first")
+    state = report.git_state(tmp_path)
+    assert len(state["commit"]) == 40 and state["modified"] is False
+    (tmp_path / "metrics/run.json").write_text('{"val_loss": 1}\n')  # a result, written by dvc repro
+    (tmp_path / ".gitignore").write_text("/models\n")  # DVC appends its outputs here
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\n")
+    assert report.git_state(tmp_path)["modified"] is False
+    (tmp_path / "src/code.py").write_text("x = 2\n")
+    (tmp_path / "src/new.py").write_text("")
+    state = report.git_state(tmp_path)
+    assert state["modified"] is True and state["changes"] == ["src/code.py", "src/new.py"]
+
+
+# ------------------------------------------------------------------------------------------ pdf
+
+@needs_tex
+def test_compiled_report_shows_every_task_and_the_numbers(tmp_path):
+    params = make_repo(tmp_path)
+    params["report"]["title"] = NASTY
+    rewrite_metric(tmp_path, "binary", val_loss=float(PUBLISHED["binary"]["val_loss"]) * 1.001)
+    tex_path = tmp_path / "report/build/report.tex"
+    tex_path.parent.mkdir(parents=True)
+    tex_path.write_text(render_repo(tmp_path, params))
+    pdf_path = tmp_path / "report/build/report.pdf"
+    compiled = pdf.compile_pdf(tex_path, pdf_path)
+    assert compiled.overfull == []
+    first = pdf_path.read_bytes()
+    text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, check=True).stdout.decode()
+    flat = " ".join(text.split())
+    assert NASTY in flat
+    positions = [flat.index(heading + ":") for heading in TASK_HEADINGS]
+    assert positions == sorted(positions)
+    for number in ("0.0651", "92.25 %", "91.57 %", "0.06509106268432195", "0.9157", "MISMATCH",
+                   "1 of the 10 values disagree", "Appendix A", "Appendix B"):
+        assert number in flat, number
+    assert "VAR{" not in flat and "BLOCK{" not in flat
+    # The same .tex and figures give the same bytes.
+    pdf.compile_pdf(tex_path, pdf_path)
+    assert pdf_path.read_bytes() == first
+    assert not (tmp_path / "report/build/report.log").exists()
+
+
+@needs_tex
+def test_latex_error_is_one_line_with_the_first_message(tmp_path):
+    tex_path = tmp_path / "broken.tex"
+    tex_path.write_text("\\documentclass{article}\n\\begin{document}\nfine\n\\undefinedmacro\n\\end{document}\n")
+    with pytest.raises(PipelineError) as failure:
+        pdf.compile_pdf(tex_path, tmp_path / "broken.pdf")
+    message = str(failure.value)
+    assert "\n" not in message
+    assert message.startswith(f"{tex_path}:4: LaTeX error: Undefined control sequence")
+    assert "\\undefinedmacro" in message
+    assert (tmp_path / "broken.log").is_file() and not (tmp_path / "broken.pdf").exists()
+
+
+def test_missing_tex_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(pdf.shutil, "which", lambda tool: None)
+    with pytest.raises(PipelineError, match=r"^latexmk/pdflatex not found: install TeX Live: apt-get install latexmk"):
+        pdf.compile_pdf(tmp_path / "report.tex", tmp_path / "report.pdf")
+
+
+def test_pdf_stage_prints_one_error_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(pdf.shutil, "which", lambda tool: None)
+    assert pdf.main(["--tex", str(tmp_path / "report.tex"), "--pdf", str(tmp_path / "report.pdf")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: latexmk/pdflatex not found")
