@@ -44,6 +44,8 @@ PARAMS = {
         "softmax_lambda_0_01": {"l2_lambda": 0.01},
         "softmax_lambda_0_001": {"l2_lambda": 0.001},
     },
+    "roles": {"2b": "binary", "2d": "binary_early_stopping", "2e_unshuffled": "binary_early_stopping",
+              "2e_shuffled": "binary_shuffled", "3b": "softmax", "4b_top": "softmax", "4b_bottom": "softmax_lambda_1"},
     "report": {"title": "TDT4265 Assignment 1", "authors": ["Ada Lovelace", "Alan Turing"],
                "reproduction_rtol": 1e-10, "loss_decimals": 4, "accuracy_decimals": 2},
 }
@@ -430,3 +432,15 @@ def test_pdf_stage_prints_one_error_line(tmp_path, monkeypatch, capsys):
     assert pdf.main(["--tex", str(tmp_path / "report.tex"), "--pdf", str(tmp_path / "report.pdf")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: latexmk/pdflatex not found")
+
+
+def test_4c_says_so_when_the_lambda_runs_differ_in_more_than_lambda(repo):
+    root, params = repo
+    tex = render_repo(root, params)
+    assert "and otherwise the same settings" in tex and "differ in more than" not in tex
+    params = copy.deepcopy(params)
+    params["runs"]["softmax"]["learning_rate"] = 0.02
+    tex = render_repo(root, params)
+    assert "and otherwise the same settings" not in tex
+    assert r"differ in more than $\lambda$" in tex
+    assert r"\texttt{learning\_rate}" in tex and r"\texttt{softmax}: 0.02" in tex

@@ -2,7 +2,7 @@
 
 Inputs (formats in ``docs/contracts.md``): ``metrics/history/<run>/train.csv`` and
 ``validation.csv``, ``models/<run>.npy`` and ``metrics/<run>.json``; which runs each figure draws
-is ``figures.runs`` in ``params.yaml``, and figures 4c and 4e draw every softmax run, ordered by
+is ``roles`` in ``params.yaml``, and figures 4c and 4e draw every softmax run, ordered by
 ``l2_lambda``. Outputs: the PNGs of :data:`FIGURE_NAMES` in ``report/figures/``; the same inputs
 give the same bytes. :func:`input_paths` lists the files the stage reads (its DVC ``deps``).
 """
@@ -31,23 +31,13 @@ from matplotlib.figure import Figure  # noqa: E402  (no pyplot: figures are plai
 
 from mnist_report.errors import PipelineError, one_line_errors  # noqa: E402
 from mnist_report.files import write_bytes  # noqa: E402
-from mnist_report.params import PARAMS_FILE, load_params, run_settings  # noqa: E402
+from mnist_report.params import PARAMS_FILE, lambda_sweep, load_params, run_roles, run_settings  # noqa: E402
 
 FIGURES_DIR = Path("report/figures")
 TRAIN_COLUMNS = ("step", "train_loss")
 VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
 LINESTYLES = ("-", "--", "-.", ":")
 PIXELS, DIGITS = 784, 10  # a softmax weight matrix is (PIXELS + 1 bias row, DIGITS)
-
-#: ``figures.runs`` key -> the settings its run must have (so that the figure's labels hold).
-RUN_ROLES: dict[str, dict[str, Any]] = {
-    "2b": {"task": "binary"},
-    "2e_unshuffled": {"task": "binary", "shuffle": False},
-    "2e_shuffled": {"task": "binary", "shuffle": True},
-    "3b": {"task": "softmax"},
-    "4b_top": {"task": "softmax"},
-    "4b_bottom": {"task": "softmax"},
-}
 
 _STEP_FIGURE = ("y_label", "y_limits", "legend")
 #: Figure name (its file is ``report/figures/<name>.png``) -> the keys of ``figures.<name>``.
@@ -60,7 +50,7 @@ FIGURE_KEYS = {
     "4e_weight_norm": ("x_label", "y_label", "y_scale", "legend"),
 }
 FIGURE_NAMES = tuple(FIGURE_KEYS)
-_GENERAL_KEYS = ("size_inches", "dpi", "font_size", "loss_block_steps", "steps_label", "runs")
+_GENERAL_KEYS = ("size_inches", "dpi", "font_size", "loss_block_steps", "steps_label")
 
 
 # ---------------------------------------------------------------------------------------- paths
@@ -134,53 +124,22 @@ def _check_section(section: Any, path: str, keys: Sequence[str], checks: dict) -
     return section
 
 
-def figure_settings(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Returns (the checked ``figures`` section, each run's settings from :func:`run_settings`).
+def figure_settings(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
+    """Returns (the checked ``figures`` section, each run's settings, role -> run from ``roles``).
 
     Raises PipelineError naming the key path, the value and what was expected: for a missing,
-    unknown or malformed key, and for a ``figures.runs`` entry naming no run or a run of the wrong
-    task.
+    unknown or malformed key, and for a role naming no run or a run of the wrong kind.
     """
     runs = run_settings(params)
-    anything = (lambda v: True, "")  # checked below, as a section or a run name
+    roles = run_roles(params, runs)
+    anything = (lambda v: True, "")  # checked below, as a section
     figures = _check_section(params.get("figures"), "figures", _GENERAL_KEYS + FIGURE_NAMES,
-                             {**_CHECKS, **dict.fromkeys(("runs",) + FIGURE_NAMES, anything)})
-    roles = _check_section(figures["runs"], "figures.runs", tuple(RUN_ROLES),
-                           dict.fromkeys(RUN_ROLES, anything))
-    for role, required in RUN_ROLES.items():
-        run = roles[role]
-        fits = [name for name, settings in runs.items() if required.items() <= settings.items()]
-        if not isinstance(run, str) or run not in fits:
-            wanted = ", ".join(f"{key} {json.dumps(value)}" for key, value in required.items())
-            raise PipelineError(f"figures.runs.{role} = {run!r}: expected the name of a run in params runs "
-                                f"with {wanted} ({', '.join(fits) or 'there is none'})")
+                             {**_CHECKS, **dict.fromkeys(FIGURE_NAMES, anything)})
     for name, keys in FIGURE_KEYS.items():
         _check_section(figures[name], f"figures.{name}", keys, _CHECKS_OF.get(name, _CHECKS))
-    return figures, runs
-
-
-def lambda_sweep(runs: dict[str, dict[str, Any]]) -> list[tuple[float, str]]:
-    """Returns (l2_lambda, run) for every softmax run, by increasing l2_lambda (figures 4c and 4e).
-
-    Raises PipelineError if two runs share an l2_lambda or differ in another setting: a figure
-    labelled by lambda must compare runs that differ in lambda alone.
-    """
-    sweep = sorted((float(s["l2_lambda"]), name) for name, s in runs.items() if s["task"] == "softmax")
-    if not sweep:
+    if not lambda_sweep(runs):
         raise PipelineError("runs: no softmax run; figures 4c and 4e draw every softmax run")
-    first = sweep[0][1]
-    for (lambda_a, run_a), (lambda_b, run_b) in zip(sweep, sweep[1:]):
-        if lambda_a == lambda_b:
-            raise PipelineError(f"runs.{run_a} and runs.{run_b} both have l2_lambda = {lambda_a:g}: "
-                                "figures 4c and 4e expect one softmax run per l2_lambda")
-    for _, run in sweep[1:]:
-        for key, value in runs[run].items():
-            if key != "l2_lambda" and value != runs[first][key]:
-                raise PipelineError(
-                    f"runs.{run}.{key} = {value!r} differs from runs.{first}.{key} = "
-                    f"{runs[first][key]!r}: figures 4c and 4e compare softmax runs that differ "
-                    "only in l2_lambda")
-    return sweep
+    return figures, runs, roles
 
 
 def _label(template: str, key_path: str, **fields: Any) -> str:
@@ -266,8 +225,7 @@ def read_weight_norm(root: Path, run: str) -> float:
 
 def input_paths(params: dict[str, Any]) -> list[Path]:
     """Returns the files the stage reads for ``params``, relative to the repository: its DVC deps."""
-    figures, runs = figure_settings(params)
-    roles = figures["runs"]
+    figures, runs, roles = figure_settings(params)
     sweep = [run for _, run in lambda_sweep(runs)]
     paths = {validation_history_path(run) for run in sweep} | {metrics_path(run) for run in sweep}
     for role in ("2b", "2e_unshuffled", "2e_shuffled", "3b"):
@@ -405,8 +363,8 @@ def weight_norm_figure(l2_lambdas: Sequence[float], weight_norms: Sequence[float
 
 def build_figures(params: dict[str, Any], root: Path = Path(".")) -> dict[str, Figure]:
     """Returns figure name -> Figure, every input read and checked before anything is written."""
-    figures, runs = figure_settings(params)
-    roles, block = figures["runs"], figures["loss_block_steps"]
+    figures, runs, roles = figure_settings(params)
+    block = figures["loss_block_steps"]
     root = Path(root)
     histories: dict[Path, dict[str, np.ndarray]] = {}
 
@@ -458,9 +416,15 @@ def build_figures(params: dict[str, Any], root: Path = Path(".")) -> dict[str, F
         size_inches=figures["4b_weights"]["size_inches"])
 
     sweep = lambda_sweep(runs)
+    shared = {l2_lambda for l2_lambda, _ in sweep if sum(l == l2_lambda for l, _ in sweep) > 1}
+
+    def sweep_label(l2_lambda: float, run: str) -> str:
+        label = _label(figures["4c_val_accuracy"]["legend"], "figures.4c_val_accuracy.legend",
+                       l2_lambda=l2_lambda, run=run)
+        return f"{label} ({run})" if l2_lambda in shared else label  # two runs, one lambda: tell them apart
+
     drawn["4c_val_accuracy"] = step_figure("4c_val_accuracy", [
-        Curve(_label(figures["4c_val_accuracy"]["legend"], "figures.4c_val_accuracy.legend",
-                     l2_lambda=l2_lambda, run=run),
+        Curve(sweep_label(l2_lambda, run),
               validation(run)["step"], validation(run)["val_accuracy"],
               # Small lambdas give nearly the same curve: dashes let the one beneath show through.
               linestyle=LINESTYLES[i % len(LINESTYLES)])
@@ -497,7 +461,7 @@ def draw_all(params: dict[str, Any], root: Path = Path("."), out_dir: Path | Non
 
     Inputs are read under ``root``; ``out_dir`` defaults to ``root/report/figures``.
     """
-    figures, _ = figure_settings(params)
+    figures, _, _ = figure_settings(params)
     out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
     written = []
     with figure_style(figures["font_size"]):

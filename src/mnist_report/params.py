@@ -104,3 +104,59 @@ def run_settings(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
         _check_run(str(name), settings)
         resolved[str(name)] = settings
     return resolved
+
+
+#: The report's roles: role -> what its run must be for the text and figures of that task to hold.
+ROLE_REQUIREMENTS: dict[str, dict[str, Any]] = {
+    "2b": {"task": "binary"},                                              # Tasks 2b, 2c
+    "2d": {"task": "binary", "early_stopping": True},                      # Task 2d
+    "2e_unshuffled": {"task": "binary", "shuffle": False, "early_stopping": True},
+    "2e_shuffled": {"task": "binary", "shuffle": True, "early_stopping": True},
+    "3b": {"task": "softmax"},                                             # Tasks 3b-3d
+    "4b_top": {"task": "softmax"},                                         # Task 4b, top row
+    "4b_bottom": {"task": "softmax"},                                      # Task 4b, bottom row
+}
+
+
+def run_roles(params: dict[str, Any], runs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Returns role -> run name from the ``roles`` section, the one place that says which run each
+    task of the report (and its figure) uses.
+
+    Raises PipelineError naming ``roles.<role>``, the value and what was expected for a missing or
+    unknown role, a run that does not exist, or a run whose settings the task cannot describe.
+    """
+    roles = params.get("roles")
+    if not isinstance(roles, dict):
+        raise PipelineError(f"roles = {roles!r}: expected a mapping of {', '.join(ROLE_REQUIREMENTS)} to run names")
+    for role in roles:
+        if role not in ROLE_REQUIREMENTS:
+            raise PipelineError(f"roles.{role}: unknown role; expected one of {', '.join(ROLE_REQUIREMENTS)}")
+    for role, required in ROLE_REQUIREMENTS.items():
+        if role not in roles:
+            raise PipelineError(f"roles: missing {role}")
+        run = roles[role]
+        fits = [name for name, settings in runs.items() if required.items() <= settings.items()]
+        if run not in fits:
+            wanted = ", ".join(f"{key} = {value}" for key, value in required.items())
+            raise PipelineError(f"roles.{role} = {run!r}: expected a run of params runs with {wanted} "
+                                f"({', '.join(fits) or 'there is none'})")
+    return {role: roles[role] for role in ROLE_REQUIREMENTS}
+
+
+def lambda_sweep(runs: dict[str, dict[str, Any]]) -> list[tuple[float, str]]:
+    """Returns (l2_lambda, run) for every softmax run, by increasing l2_lambda (then name): the runs
+    of Task 4 (figures 4c and 4e, tables and prose).
+
+    Every softmax run takes part, so that adding one adds a curve and a point; where the runs differ
+    in more than lambda, :func:`sweep_differences` says so and the report states it.
+    """
+    return sorted((float(settings["l2_lambda"]), name) for name, settings in runs.items()
+                  if settings["task"] == "softmax")
+
+
+def sweep_differences(runs: dict[str, dict[str, Any]], sweep: list[tuple[float, str]]) -> dict[str, dict[str, Any]]:
+    """Returns setting -> {run: value} for each setting other than l2_lambda in which the sweep's runs
+    differ (empty when they differ in lambda alone, as in the original)."""
+    keys = [key for key in RUN_KEYS if key != "l2_lambda"]
+    return {key: {run: runs[run][key] for _, run in sweep} for key in keys
+            if len({repr(runs[run][key]) for _, run in sweep}) > 1}

@@ -1,7 +1,6 @@
 """Stage ``report``: renders ``report/build/report.tex`` from the Jinja2 LaTeX templates.
 
-Inputs: ``params.yaml`` (sections ``report``, ``defaults``, ``runs`` and, if present,
-``figures.runs``), every run's ``metrics/<run>.json``, the validation histories of the runs that
+Inputs: ``params.yaml`` (sections ``report``, ``defaults``, ``runs`` and ``roles``), every run's ``metrics/<run>.json``, the validation histories of the runs that
 Tasks 2e and 3d discuss, the final weights of the two runs of Task 4b, the four MNIST IDX files
 (their sha256 go into the provenance appendix) and the templates in ``report/templates/``.
 
@@ -42,7 +41,7 @@ import numpy as np
 from mnist_report import data
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_text
-from mnist_report.params import PARAMS_FILE, load_params, run_settings
+from mnist_report.params import PARAMS_FILE, lambda_sweep, load_params, run_roles, run_settings, sweep_differences
 from mnist_report.published import PUBLISHED, TASK_OF_RUN
 from mnist_report.trainer import PATIENCE
 
@@ -59,19 +58,6 @@ METRIC_KEYS = {
     "early_stop_epoch": "epoch", "steps": "count", "weight_norm_squared": "number",
 }
 VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
-
-#: The run behind each role of the report (the runs of docs/contracts.md, the names of
-#: ``mnist_report.published``). ``figures.runs`` in params.yaml, when present, overrides the roles
-#: it shares with this table, so that a caption always describes the runs its figure draws.
-DEFAULT_ROLES = {
-    "2b": "binary",                      # 2b, 2c
-    "2d": "binary_early_stopping",       # 2d; the early-stopping run 2e compares against
-    "2e_unshuffled": "binary_early_stopping",
-    "2e_shuffled": "binary_shuffled",
-    "3b": "softmax",                     # 3b, 3c, 3d
-}
-ROLE_TASKS = {"2b": ("binary",), "2d": ("binary",), "2e_unshuffled": ("binary",), "2e_shuffled": ("binary",),
-              "3b": ("softmax",), "4b_top": ("softmax",), "4b_bottom": ("softmax",)}
 
 #: Paths the pipeline itself writes while ``dvc repro`` runs: a change there is a result, not a change
 #: of the code or settings that produced it, so it does not make the working tree "modified".
@@ -187,6 +173,18 @@ def yesno(value: Any) -> str:
     return "yes" if value else "no"
 
 
+def setting(value: Any) -> Tex:
+    """A run setting of any type as the text shows it: yes/no, a number (:func:`num`), a list of
+    numbers, or an escaped string."""
+    if isinstance(value, bool):
+        return Tex(yesno(value))
+    if isinstance(value, (int, float)):
+        return num(value)
+    if isinstance(value, list):
+        return Tex(", ".join(setting(item) for item in value))
+    return Tex(escape_latex(str(value)))
+
+
 def path(value: Any) -> Tex:
     """A file path in typewriter type, escaped, which may break across lines after a ``/`` or ``_``."""
     text = tt(value)
@@ -261,6 +259,7 @@ def make_environment(template_dir: str | os.PathLike, number_format: dict[str, i
         "acc": lambda value: percent(value, accuracy_decimals),
         "pp": lambda value: points(value, accuracy_decimals),
         "fixed": fixed, "sci": sci, "num": num, "full": full, "yesno": yesno, "tt": tt, "path": path,
+        "setting": setting,
         "tex": lambda value: Tex(value),
     })
     return environment
@@ -415,48 +414,13 @@ def read_weights(path: Path, shown: str) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------- roles
 
-def report_roles(params: dict[str, Any], runs: dict[str, dict[str, Any]],
-                 sweep: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """Returns role -> run name: :data:`DEFAULT_ROLES`, overridden by ``figures.runs`` where it has the
-    role; Task 4b's rows default to the smallest and the largest lambda of the sweep."""
-    roles = dict(DEFAULT_ROLES)
-    roles["4b_top"], roles["4b_bottom"] = sweep[0]["run"], sweep[-1]["run"]
-    figure_runs = (params.get("figures") or {}).get("runs") if isinstance(params.get("figures"), dict) else None
-    if isinstance(figure_runs, dict):
-        roles.update({role: run for role, run in figure_runs.items() if role in ROLE_TASKS})
-    for role, run in roles.items():
-        source = (f"figures.runs.{role}" if isinstance(figure_runs, dict) and role in figure_runs
-                  else f"the report's default run for {role}")
-        if run not in runs:
-            raise PipelineError(f"{source} is {run!r}, which params runs lacks; runs are {', '.join(runs)}")
-        if runs[run]["task"] not in ROLE_TASKS[role]:
-            raise PipelineError(f"{source} = {run!r} is a {runs[run]['task']} run; Task {role[:2]} needs a "
-                                f"{' or '.join(ROLE_TASKS[role])} run")
-    for role, shuffle in (("2e_unshuffled", False), ("2e_shuffled", True)):
-        if runs[roles[role]]["shuffle"] is not shuffle:
-            raise PipelineError(f"run {roles[role]!r} ({role} of Task 2e) has shuffle = "
-                                f"{runs[roles[role]]['shuffle']}; Task 2e compares a run without shuffling with one with it")
-    return roles
-
-
-def lambda_sweep(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Returns the softmax runs of Task 4 by increasing ``l2_lambda``: every softmax run, each
-    differing from the others in ``l2_lambda`` alone (the rule of the figures stage)."""
-    sweep = sorted(({"run": name, "l2_lambda": float(s["l2_lambda"])} for name, s in runs.items()
-                    if s["task"] == "softmax"), key=lambda entry: entry["l2_lambda"])
+def task4_sweep(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Returns the runs of Task 4 (:func:`mnist_report.params.lambda_sweep`) as records
+    ``{"run", "l2_lambda"}`` by increasing lambda; Task 4 compares at least two of them."""
+    sweep = [{"run": run, "l2_lambda": l2_lambda} for l2_lambda, run in lambda_sweep(runs)]
     if len(sweep) < 2:
         raise PipelineError("runs: Task 4 compares softmax runs that differ in l2_lambda; "
                             f"found {len(sweep)} softmax run(s)")
-    first = sweep[0]["run"]
-    for a, b in zip(sweep, sweep[1:]):
-        if a["l2_lambda"] == b["l2_lambda"]:
-            raise PipelineError(f"runs.{a['run']} and runs.{b['run']} both have l2_lambda = {a['l2_lambda']:g}; "
-                                "Task 4 expects one softmax run per lambda")
-    for entry in sweep[1:]:
-        for key, value in runs[entry["run"]].items():
-            if key != "l2_lambda" and value != runs[first][key]:
-                raise PipelineError(f"runs.{entry['run']}.{key} = {value!r} differs from runs.{first}.{key} = "
-                                    f"{runs[first][key]!r}: Task 4 compares runs that differ only in l2_lambda")
     return sweep
 
 
@@ -754,11 +718,11 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
     runs = run_settings(params)
 
     metrics = {run: read_metrics(root / METRICS_DIR / f"{run}.json", f"{METRICS_DIR}/{run}.json") for run in runs}
-    sweep = lambda_sweep(runs)
+    sweep = task4_sweep(runs)
     for entry in sweep:
         entry.update({key: metrics[entry["run"]][key] for key in
                       ("val_accuracy", "train_accuracy", "val_loss", "weight_norm_squared")})
-    roles = report_roles(params, runs, sweep)
+    roles = run_roles(params, runs)
 
     def history(run: str) -> dict[str, np.ndarray]:
         shown = f"{METRICS_DIR}/history/{run}/validation.csv"
@@ -791,6 +755,8 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
         "overfitting": overfitting_facts(history(roles["3b"])),
         "weights": {"top": top, "bottom": bottom, "low": low, "high": high},
         "sweep": sweep,
+        # Settings other than lambda in which the runs of Task 4 differ: the text must say so.
+        "sweep_differences": sweep_differences(runs, lambda_sweep(runs)),
         "sweep_facts": sweep_facts(sweep),
         "reproduction": reproduction(metrics, float(settings["reproduction_rtol"])),
         "data": data_facts(root / data.MNIST_DIR, data.MNIST_DIR.as_posix(), runs[roles["2b"]]["classes"]),
@@ -802,8 +768,7 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
 def input_paths(params: dict[str, Any]) -> list[str]:
     """Returns the files the stage reads besides params.yaml and the code: its DVC ``deps``."""
     runs = run_settings(params)
-    sweep = lambda_sweep(runs)
-    roles = report_roles(params, runs, sweep)
+    roles = run_roles(params, runs)
     paths = {f"{METRICS_DIR}/{run}.json" for run in runs}
     paths |= {f"{METRICS_DIR}/history/{roles[role]}/validation.csv"
               for role in ("2b", "2e_unshuffled", "2e_shuffled", "3b")}
