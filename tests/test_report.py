@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from mnist_report import data, pdf, report
 from mnist_report.errors import PipelineError
@@ -46,6 +47,9 @@ PARAMS = {
     },
     "roles": {"2b": "binary", "2d": "binary_early_stopping", "2e_unshuffled": "binary_early_stopping",
               "2e_shuffled": "binary_shuffled", "3b": "softmax", "4b_top": "softmax", "4b_bottom": "softmax_lambda_1"},
+    # Sections this stage does not read come from the project's params.yaml: every stage checks the whole file.
+    "data": yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())["data"],
+    "figures": yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())["figures"],
     "report": {"title": "TDT4265 Assignment 1", "authors": ["Ada Lovelace", "Alan Turing"],
                "reproduction_rtol": 1e-10, "loss_decimals": 4, "accuracy_decimals": 2},
 }

@@ -25,7 +25,7 @@ def workdir(tmp_path, monkeypatch):
 
 def write_params(directory, **run_overrides):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["runs"] = {"trial": {"task": "binary", "learning_rate": 0.05, "epochs": 2, **run_overrides}}
+    params["runs"]["trial"] = {"task": "binary", "learning_rate": 0.05, "epochs": 2, **run_overrides}
     (directory / "params.yaml").write_text(yaml.safe_dump(params))
 
 
@@ -70,4 +70,13 @@ def test_unknown_run_is_refused(workdir, capsys):
     write_params(workdir)
     assert train_stage.main(["nonexistent"]) == 1
     err = capsys.readouterr().err
-    assert "runs.nonexistent" in err and "trial" in err
+    assert err.startswith("error: runs.nonexistent: no such run") and "trial" in err
+
+
+def test_batch_larger_than_the_runs_training_set_names_the_key(workdir, capsys):
+    # 4005 binary training images: a batch of 5000 passes the schema (<= 20000) but not this task.
+    write_params(workdir, batch_size=5000)
+    assert train_stage.main(["trial"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: runs.trial.batch_size = 5000: expected at most the 4005 training images of this run's task"]
+    assert not (workdir / "metrics").exists()

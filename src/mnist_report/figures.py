@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,27 +31,15 @@ from matplotlib.figure import Figure  # noqa: E402  (no pyplot: figures are plai
 
 from mnist_report.errors import PipelineError, one_line_errors  # noqa: E402
 from mnist_report.files import write_bytes  # noqa: E402
-from mnist_report.params import PARAMS_FILE, lambda_sweep, load_params, run_roles, run_settings  # noqa: E402
+from mnist_report.params import (  # noqa: E402
+    FIGURE_NAMES, PARAMS_FILE, figures_section, lambda_sweep, load_checked, run_roles, run_settings,
+)
 
 FIGURES_DIR = Path("report/figures")
 TRAIN_COLUMNS = ("step", "train_loss")
 VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
 LINESTYLES = ("-", "--", "-.", ":")
 PIXELS, DIGITS = 784, 10  # a softmax weight matrix is (PIXELS + 1 bias row, DIGITS)
-
-_STEP_FIGURE = ("y_label", "y_limits", "legend")
-#: Figure name (its file is ``report/figures/<name>.png``) -> the keys of ``figures.<name>``.
-FIGURE_KEYS = {
-    "2b_loss": _STEP_FIGURE, "2b_accuracy": _STEP_FIGURE,
-    "2e_loss": _STEP_FIGURE, "2e_accuracy": _STEP_FIGURE,
-    "3b_loss": _STEP_FIGURE, "3c_accuracy": _STEP_FIGURE,
-    "4b_weights": ("size_inches", "row_label"),
-    "4c_val_accuracy": _STEP_FIGURE,
-    "4e_weight_norm": ("x_label", "y_label", "y_scale", "legend"),
-}
-FIGURE_NAMES = tuple(FIGURE_KEYS)
-_GENERAL_KEYS = ("size_inches", "dpi", "font_size", "loss_block_steps", "steps_label")
-
 
 # ---------------------------------------------------------------------------------------- paths
 # Where stage train@<run> writes (docs/contracts.md), relative to the repository.
@@ -74,72 +62,14 @@ def metrics_path(run: str) -> Path:
 
 # ------------------------------------------------------------------------------------ settings
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_pair(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
-
-
-def _is_labels(count: int) -> Callable[[Any], bool]:
-    return lambda value: (isinstance(value, list) and len(value) == count
-                          and all(isinstance(v, str) for v in value))
-
-
-#: key -> (test of its value, what is expected). Labels are ``str.format`` templates (see params.yaml).
-_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "size_inches": (lambda v: _is_pair(v) and min(v) > 0, "[width, height] in inches, both > 0"),
-    "dpi": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "an integer > 0"),
-    "font_size": (lambda v: _is_number(v) and v > 0, "a number of points > 0"),
-    "loss_block_steps": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                         "an integer >= 1"),
-    "steps_label": (lambda v: isinstance(v, str), "a string"),
-    "x_label": (lambda v: isinstance(v, str), "a string"),
-    "y_label": (lambda v: isinstance(v, str), "a string"),
-    "row_label": (lambda v: isinstance(v, str), "a string"),
-    "y_limits": (lambda v: v is None or _is_pair(v) and v[0] < v[1],
-                 "null (automatic) or [low, high] with low < high"),
-    "y_scale": (lambda v: v in ("linear", "log"), "linear or log"),
-    "legend": (_is_labels(2), "a list of two labels"),
-}
-#: 4c has one curve per lambda run: its legend is one template with {l2_lambda} (and {run}).
-_CHECKS_OF = {"4c_val_accuracy": {**_CHECKS, "legend": (
-    lambda v: isinstance(v, str), "one label template such as 'lambda = {l2_lambda:g}'")}}
-
-
-def _check_section(section: Any, path: str, keys: Sequence[str], checks: dict) -> dict[str, Any]:
-    """Returns ``section`` once it is a mapping holding exactly ``keys``, each passing its check."""
-    if not isinstance(section, dict):
-        raise PipelineError(f"{path} = {section!r}: expected a mapping with keys {', '.join(keys)}")
-    for key in section:
-        if key not in keys:
-            raise PipelineError(f"{path}.{key}: unknown key; expected one of {', '.join(keys)}")
-    for key in keys:
-        if key not in section:
-            raise PipelineError(f"{path}: missing {key}")
-        test, expected = checks[key]
-        if not test(section[key]):
-            raise PipelineError(f"{path}.{key} = {section[key]!r}: expected {expected}")
-    return section
-
-
 def figure_settings(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
-    """Returns (the checked ``figures`` section, each run's settings, role -> run from ``roles``).
-
-    Raises PipelineError naming the key path, the value and what was expected: for a missing,
-    unknown or malformed key, and for a role naming no run or a run of the wrong kind.
-    """
+    """Returns (the checked ``figures`` section, each run's settings, role -> run from ``roles``);
+    the checks are :mod:`mnist_report.params`'s."""
     runs = run_settings(params)
     roles = run_roles(params, runs)
-    anything = (lambda v: True, "")  # checked below, as a section
-    figures = _check_section(params.get("figures"), "figures", _GENERAL_KEYS + FIGURE_NAMES,
-                             {**_CHECKS, **dict.fromkeys(FIGURE_NAMES, anything)})
-    for name, keys in FIGURE_KEYS.items():
-        _check_section(figures[name], f"figures.{name}", keys, _CHECKS_OF.get(name, _CHECKS))
     if not lambda_sweep(runs):
         raise PipelineError("runs: no softmax run; figures 4c and 4e draw every softmax run")
-    return figures, runs, roles
+    return figures_section(params), runs, roles
 
 
 def _label(template: str, key_path: str, **fields: Any) -> str:
@@ -218,7 +148,7 @@ def read_weight_norm(root: Path, run: str) -> float:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PipelineError(f"run {run}: {path}: not readable JSON ({error})") from error
     value = metrics.get("weight_norm_squared") if isinstance(metrics, dict) else None
-    if not _is_number(value) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise PipelineError(f"run {run}: {path}: weight_norm_squared = {value!r}; expected a number >= 0")
     return float(value)
 
@@ -479,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list-deps", action="store_true",
                         help="print the files the stage reads (its DVC deps), one a line, and exit")
     arguments = parser.parse_args(argv)
-    params = load_params(PARAMS_FILE)
+    params = load_checked(PARAMS_FILE)
     if arguments.list_deps:
         print("\n".join(str(path) for path in input_paths(params)))
         return 0

@@ -41,7 +41,9 @@ import numpy as np
 from mnist_report import data
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_text
-from mnist_report.params import PARAMS_FILE, lambda_sweep, load_params, run_roles, run_settings, sweep_differences
+from mnist_report.params import (
+    PARAMS_FILE, lambda_sweep, load_checked, report_section, run_roles, run_settings, sweep_differences,
+)
 from mnist_report.published import PUBLISHED, TASK_OF_RUN
 from mnist_report.trainer import PATIENCE
 
@@ -66,13 +68,6 @@ PIPELINE_OUTPUTS = ("dvc.lock", "metrics", "models", "data", "report/figures", "
 GIT_TIMEOUT_SECONDS = 30
 SHOWN_CHANGES = 6
 
-REPORT_KEYS = {
-    "title": "a non-empty string",
-    "authors": "a non-empty list of non-empty strings",
-    "reproduction_rtol": "a finite number >= 0 (relative difference allowed against the published values)",
-    "loss_decimals": "an integer from 1 to 17",
-    "accuracy_decimals": "an integer from 0 to 15 (decimals of a percentage)",
-}
 
 
 # ------------------------------------------------------------------------------------ escaping
@@ -314,36 +309,6 @@ def render(context: dict[str, Any], template_dir: str | os.PathLike = TEMPLATE_D
 
 
 # -------------------------------------------------------------------------------------- inputs
-
-def report_settings(params: dict[str, Any]) -> dict[str, Any]:
-    """Returns the checked ``report`` section of params.yaml; raises PipelineError naming the key."""
-    section = params.get("report")
-    if section is None:
-        raise PipelineError(f"params.yaml: no report section; expected a mapping with keys {', '.join(REPORT_KEYS)}")
-    if not isinstance(section, dict):
-        raise PipelineError(f"report = {section!r}: expected a mapping with keys {', '.join(REPORT_KEYS)}")
-    for key in section:
-        if key not in REPORT_KEYS:
-            raise PipelineError(f"report.{key}: unknown key; expected one of {', '.join(REPORT_KEYS)}")
-    for key, expected in REPORT_KEYS.items():
-        if key not in section:
-            raise PipelineError(f"report: missing {key} ({expected})")
-        value = section[key]
-        if key == "title":
-            ok = isinstance(value, str) and value.strip() != ""
-        elif key == "authors":
-            ok = (isinstance(value, list) and value != []
-                  and all(isinstance(author, str) and author.strip() for author in value))
-        elif key == "reproduction_rtol":
-            ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-                  and value >= 0)
-        else:
-            low, high = (1, 17) if key == "loss_decimals" else (0, 15)
-            ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-        if not ok:
-            raise PipelineError(f"report.{key} = {value!r}: expected {expected}")
-    return section
-
 
 def read_metrics(path: Path, shown: str) -> Record:
     """Returns the metrics of one run, checked against docs/contracts.md; ``shown`` names the file."""
@@ -714,7 +679,7 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
     root = Path(root)
     tex_path = Path(tex_path) if tex_path is not None else root / TEX_PATH
     figures_dir = Path(figures_dir) if figures_dir is not None else root / FIGURES_DIR
-    settings = report_settings(params)
+    settings = report_section(params)
     runs = run_settings(params)
 
     metrics = {run: read_metrics(root / METRICS_DIR / f"{run}.json", f"{METRICS_DIR}/{run}.json") for run in runs}
@@ -784,7 +749,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list-deps", action="store_true",
                         help="print the files the stage reads (its DVC deps besides the code), one a line, and exit")
     arguments = parser.parse_args(argv)
-    params = load_params(PARAMS_FILE)
+    params = load_checked(PARAMS_FILE)
     if arguments.list_deps:
         print("\n".join(input_paths(params)))
         return 0

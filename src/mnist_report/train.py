@@ -18,7 +18,7 @@ from mnist_report.data import MNIST_DIR, load_splits
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes, write_json, write_text
 from mnist_report.models import make_model
-from mnist_report.params import load_params, run_settings
+from mnist_report.params import load_checked, run_settings
 from mnist_report.trainer import History, final_metrics, train
 
 METRICS_DIR = Path("metrics")
@@ -48,6 +48,9 @@ def history_csvs(history: History) -> tuple[str, str]:
 def run(name: str, settings: dict, data_dir: Path = MNIST_DIR, root: Path = Path("."), verbose: bool = True) -> dict:
     """Trains run ``name`` with ``settings`` and writes its outputs under ``root``; returns its metrics."""
     train_set, val_set = load_splits(settings["task"], tuple(settings["classes"]), data_dir)
+    if settings["batch_size"] > len(train_set.X):
+        raise PipelineError(f"runs.{name}.batch_size = {settings['batch_size']}: expected at most the "
+                            f"{len(train_set.X)} training images of this run's task")
     model = make_model(settings["task"], settings["l2_lambda"])
 
     def report_epoch(epoch: int, history: History) -> None:
@@ -86,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("run", help="a key of `runs` in params.yaml")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
-    runs = run_settings(load_params(args.params))
+    runs = run_settings(load_checked(args.params))
     if args.run not in runs:
         raise PipelineError(f"runs.{args.run}: no such run in {args.params}; expected one of {', '.join(runs)}")
     run(args.run, runs[args.run])
