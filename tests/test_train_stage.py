@@ -1,6 +1,9 @@
 """The train stage as DVC runs it: outputs, determinism, and refusals that leave nothing behind."""
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +83,35 @@ def test_batch_larger_than_the_runs_training_set_names_the_key(workdir, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: runs.trial.batch_size = 5000: expected at most the 4005 training images of this run's task"]
     assert not (workdir / "metrics").exists()
+
+
+@pytest.mark.parametrize(("signum", "code", "word"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_interrupted_training_leaves_nothing_and_a_rerun_completes(workdir, signum, code, word):
+    write_params(workdir, task="softmax", learning_rate=0.01, epochs=3)
+    command = [sys.executable, "-m", "mnist_report.train", "trial"]
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first_line = process.stdout.readline()  # the first epoch is done: the run is mid-training
+        assert first_line.startswith("train@trial epoch 1/3")
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == code
+    assert err.strip().splitlines() == [f"error: {'interrupted' if word == 'SIGINT' else 'terminated'} ({word}) "
+                                        "before the stage finished; run it again"]
+    leftovers = [p for p in workdir.rglob("*") if p.is_file() and "data" not in p.relative_to(workdir).parts
+                 and p.name != "params.yaml"]
+    assert leftovers == []  # no metrics, weights, history, nor a temporary file
+    rerun = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (workdir / "metrics" / "trial.json").exists()
+
+
+def test_unwritable_output_directory_is_one_line(workdir, capsys):
+    write_params(workdir)
+    (workdir / "metrics").write_text("a file where the stage needs a directory")
+    assert train_stage.main(["trial"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: cannot write metrics/history/trial/train.csv")
+    assert not (workdir / "models").exists()
