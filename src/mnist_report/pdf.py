@@ -10,7 +10,8 @@ trailer ID, and the stage sets ``SOURCE_DATE_EPOCH`` (unless the environment has
 ``FORCE_SOURCE_DATE=1`` for anything else that would read the clock.
 
 Refusals are one line: TeX missing (with what to install), or the first LaTeX error of the log with
-its line in the .tex; the whole log of a failed run is kept as ``report/build/report.log``.
+its line in the .tex; the whole log of a failed run is kept as ``report/build/report.log``. A
+successful run reports its overfull boxes and other LaTeX warnings (one line each) on stderr.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mnist_report.errors import PipelineError, one_line_errors
@@ -43,10 +44,13 @@ DEFAULT_SOURCE_DATE_EPOCH = "315532800"
 
 @dataclass(frozen=True)
 class Compiled:
-    """What a successful compilation reports: pages, and the log lines of overfull boxes."""
+    """What a successful compilation reports: pages, the log lines of overfull boxes, and the other
+    warnings of the last pdflatex run (underfull boxes, a PDF bookmark that lost a token, an
+    undefined reference...), one line each."""
 
     pages: int | None
     overfull: list[str]
+    warnings: list[str] = field(default_factory=list)
 
 
 def find_tex() -> dict[str, str]:
@@ -101,6 +105,29 @@ def overfull_boxes(log: str) -> list[str]:
     return [line.strip() for line in log.splitlines() if line.startswith(("Overfull \\hbox", "Overfull \\vbox"))]
 
 
+_WARNING_RE = re.compile(r"^(?:LaTeX|(?:Package|Class) \S+) Warning: |^Underfull \\[hv]box")
+
+
+def latex_warnings(log: str) -> list[str]:
+    """Returns the warnings of a TeX log other than overfull boxes, each with the lines that continue
+    it joined to one line (``Package hyperref Warning: Token not allowed in a PDF string (Unicode):
+    removing `math shift' on input line 430.``)."""
+    warnings: list[str] = []
+    lines = log.splitlines()
+    for index, line in enumerate(lines):
+        if not _WARNING_RE.match(line):
+            continue
+        parts = [line.strip()]
+        for follow in lines[index + 1:]:
+            # a package continues its warning on lines starting with its name in parentheses: "(hyperref)"
+            if follow.startswith("(") and ")" in follow[:20] and not follow.startswith("(/"):
+                parts.append(follow.split(")", 1)[1].strip())
+            else:
+                break
+        warnings.append(" ".join(part for part in parts if part))
+    return warnings
+
+
 def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathLike = PDF_PATH, *,
                 timeout: float = TIMEOUT_SECONDS) -> Compiled:
     """Compiles ``tex_path`` and writes the PDF to ``pdf_path`` atomically.
@@ -141,7 +168,8 @@ def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathL
         write_bytes(pdf_path, built.read_bytes())
     log_path.unlink(missing_ok=True)  # a failed run's log no longer describes the PDF
     pages = re.search(r"Output written on .*\((\d+) pages?", log)
-    return Compiled(pages=int(pages.group(1)) if pages else None, overfull=overfull_boxes(log))
+    return Compiled(pages=int(pages.group(1)) if pages else None, overfull=overfull_boxes(log),
+                    warnings=latex_warnings(log))
 
 
 @one_line_errors
@@ -156,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"pdf: wrote {arguments.pdf}{pages}")
     if compiled.overfull:
         print(f"warning: {arguments.tex}: {len(compiled.overfull)} overfull box(es), first: {compiled.overfull[0]}",
+              file=sys.stderr)
+    if compiled.warnings:
+        print(f"warning: {arguments.tex}: {len(compiled.warnings)} LaTeX warning(s), first: {compiled.warnings[0]}",
               file=sys.stderr)
     return 0
 

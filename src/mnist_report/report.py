@@ -7,9 +7,18 @@ Tasks 2e and 3d discuss, the final weights of the two runs of Task 4b, the four 
 The templates use LaTeX-safe delimiters: ``\\VAR{...}`` inserts a value, ``\\BLOCK{...}`` is a
 control statement, ``\\#{...}`` a comment. Every inserted string is escaped for LaTeX; a number
 must go through a number filter (``loss``, ``acc``, ``pp``, ``num``, ``full``, ``sci``,
-``fixed``), so that its format is a decision of the template, never an accident of ``str``;
-``Tex`` marks the few strings that are LaTeX already. An undefined name fails the stage with a
-message naming it (``metrics/softmax.json: missing 'val_loss'``), never an empty string.
+``fixed``, ``count``), so that its format is a decision of the template, never an accident of ``str``;
+``Tex`` marks the few strings that are LaTeX already.
+
+Rounding: a number is rounded half up from the decimal it is written as, the float's shortest
+``repr`` (0.87745 prints as 87.75 %, like 0.92135 as 92.14 %, though the nearest binary double of
+0.87745 lies just below the half), never from the binary double that ``format`` would round. The
+prose compares and subtracts numbers as printed: ``acc_value`` and ``loss_value`` are the rounded
+values, ``diff_pp(a, b)`` the difference of two accuracies as printed, in percentage points, so that
+a stated difference is the difference of the two printed values and "equal" means printed equal.
+
+An undefined name fails the stage with a message naming it (``metrics/softmax.json: missing
+'val_loss'``), never an empty string.
 
 Determinism: the .tex is a function of the declared inputs and of the environment's tool versions,
 except for the provenance block's git commit and working-tree state, which are read when the stage
@@ -20,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -31,6 +41,7 @@ import shutil
 import subprocess
 import traceback
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +111,7 @@ def _finalize(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise PipelineError(f"the template inserts {type(value).__name__} {value!r} as it is; "
-                        "format it with a filter (loss, acc, pp, num, full, sci, fixed, yesno)")
+                        "format it with a filter (loss, acc, pp, num, full, sci, fixed, count, yesno)")
 
 
 # -------------------------------------------------------------------------------- number filters
@@ -108,9 +119,32 @@ def _finalize(value: Any) -> str:
 def _number(value: Any, filter_name: str) -> float:
     if isinstance(value, jinja2.Undefined):
         str(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise PipelineError(f"filter {filter_name} expects a finite number, got {value!r}")
     return float(value)
+
+
+def written(value: Any, filter_name: str = "fixed") -> Decimal:
+    """Returns the decimal ``value`` is written as: an int or Decimal as it is, a float as its shortest
+    round-trip ``repr`` (0.87745 -> Decimal('0.87745'), not the binary 0.8774499999999999...)."""
+    _number(value, filter_name)
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
+
+
+def rounded(value: Any, decimals: int, filter_name: str = "fixed") -> Decimal:
+    """Returns ``value`` rounded half up to ``decimals`` digits after the point, from :func:`written`
+    (-0 made 0)."""
+    result = written(value, filter_name).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return result if result != 0 else abs(result)
+
+
+def percent_value(value: Any, decimals: int) -> Decimal:
+    """A fraction as the percentage that :func:`percent` prints: 0.87745 -> Decimal('87.75')."""
+    return rounded(written(value, "acc") * 100, decimals, "acc")
 
 
 def _signed(text: str) -> Tex:
@@ -119,18 +153,34 @@ def _signed(text: str) -> Tex:
 
 
 def fixed(value: Any, decimals: int) -> Tex:
-    """``value`` with ``decimals`` digits after the point."""
-    return _signed(f"{_number(value, 'fixed'):.{decimals}f}")
+    """``value`` with ``decimals`` digits after the point, rounded half up (:func:`rounded`)."""
+    return _signed(f"{rounded(value, decimals):.{decimals}f}")
 
 
 def percent(value: Any, decimals: int) -> Tex:
     """A fraction as a percentage: 0.9157 -> ``91.57\\,\\%``."""
-    return Tex(fixed(100 * _number(value, "acc"), decimals) + r"\,\%")
+    return Tex(f"{percent_value(value, decimals):.{decimals}f}" + r"\,\%")
 
 
 def points(value: Any, decimals: int) -> Tex:
-    """The size of a difference of fractions in percentage points (no sign): -0.0043 -> ``0.43``."""
-    return fixed(abs(100 * _number(value, "pp")), decimals)
+    """The size of a difference in percentage points (no sign), e.g. of :func:`diff_pp`: -0.43 -> ``0.43``."""
+    return Tex(f"{rounded(abs(written(value, 'pp')), decimals, 'pp'):.{decimals}f}")
+
+
+def diff_pp(first: Any, second: Any, decimals: int) -> Decimal:
+    """Returns ``first - second`` of two fractions in percentage points, as the difference of the two
+    percentages as printed: 0.97928, 0.97894 -> Decimal('0.04') (97.93 - 97.89), not 0.03."""
+    return percent_value(first, decimals) - percent_value(second, decimals)
+
+
+SMALL_COUNTS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def count(value: Any) -> Tex:
+    """A count in running text: a word from zero to nine, digits from 10 (3 -> ``three``, 12 -> ``12``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PipelineError(f"filter count expects an integer >= 0, got {value!r}")
+    return Tex(SMALL_COUNTS[value] if value < len(SMALL_COUNTS) else str(value))
 
 
 def sci(value: Any, digits: int = 2) -> Tex:
@@ -144,11 +194,15 @@ def sci(value: Any, digits: int = 2) -> Tex:
 
 def num(value: Any) -> Tex:
     """The shortest form of a setting, to 12 significant digits: 1.0 -> ``1``, 0.001 -> ``0.001``,
-    1e-05 -> ``10^{-5}`` (in math), 1 - 2 * 0.01 -> ``0.98`` (not 0.9800000000000001)."""
+    1e-05 -> ``10^{-5}`` (in math), 1 - 2 * 0.01 -> ``0.98`` (not 0.9800000000000001),
+    1 / (2 * 0.01 * 0.001) -> ``50000`` (not 49999.99999999999)."""
     number = _number(value, "num")
-    if isinstance(value, int) or number.is_integer() and abs(number) < 1e15:
+    if isinstance(value, int):
+        return _signed(str(value))
+    number = float(f"{number:.12g}")
+    if number.is_integer() and abs(number) < 1e15:
         return _signed(str(int(number)))
-    text = repr(float(f"{number:.12g}"))
+    text = repr(number)
     if "e" not in text:
         return _signed(text)
     mantissa, exponent = text.split("e")
@@ -181,9 +235,9 @@ def setting(value: Any) -> Tex:
 
 
 def path(value: Any) -> Tex:
-    """A file path in typewriter type, escaped, which may break across lines after a ``/`` or ``_``."""
+    """A file path in typewriter type, escaped, which may break across lines after a ``/`` only."""
     text = tt(value)
-    return Tex(text.replace("/", "/\\allowbreak{}").replace("\\_", "\\_\\allowbreak{}"))
+    return Tex(text.replace("/", "/\\allowbreak{}"))
 
 
 def tt(value: Any) -> Tex:
@@ -253,11 +307,22 @@ def make_environment(template_dir: str | os.PathLike, number_format: dict[str, i
         "loss": lambda value: fixed(value, loss_decimals),
         "acc": lambda value: percent(value, accuracy_decimals),
         "pp": lambda value: points(value, accuracy_decimals),
+        # The numbers as printed, for the template's comparisons (Decimal: print them with a filter).
+        "loss_value": lambda value: rounded(value, loss_decimals, "loss_value"),
+        "acc_value": lambda value: percent_value(value, accuracy_decimals),
         "fixed": fixed, "sci": sci, "num": num, "full": full, "yesno": yesno, "tt": tt, "path": path,
-        "setting": setting,
+        "setting": setting, "count": count,
         "tex": lambda value: Tex(value),
     })
+    environment.globals["diff_pp"] = lambda first, second: diff_pp(first, second, accuracy_decimals)
     return environment
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(template_dir: str, loss_decimals: int, accuracy_decimals: int) -> jinja2.Environment:
+    """:func:`make_environment`, kept between renders: Jinja2 compiles each template once and
+    recompiles it when its file changes (``auto_reload``)."""
+    return make_environment(template_dir, {"loss_decimals": loss_decimals, "accuracy_decimals": accuracy_decimals})
 
 
 def _template_location(error: BaseException, template_dir: Path) -> str:
@@ -290,7 +355,7 @@ def render(context: dict[str, Any], template_dir: str | os.PathLike = TEMPLATE_D
     """
     template_dir = Path(template_dir)
     number_format = context.get("number_format") or {"loss_decimals": 4, "accuracy_decimals": 2}
-    environment = make_environment(template_dir, number_format)
+    environment = _environment(str(template_dir), number_format["loss_decimals"], number_format["accuracy_decimals"])
     try:
         text = environment.get_template(template).render(_as_records(context, ""))
     except jinja2.TemplateNotFound as error:
@@ -450,32 +515,97 @@ def roughness(weights: np.ndarray) -> float:
     return float(per_class.mean())
 
 
-def shuffling_facts(unshuffled: dict[str, np.ndarray], shuffled: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Returns how much the validation loss jumps upwards with and without shuffling, over the
-    validations both runs recorded (the shorter run's length): the spikes of Task 2e."""
-    count = min(len(unshuffled["step"]), len(shuffled["step"]))
-    rise_unshuffled, rises_unshuffled = upward_moves(unshuffled["val_loss"][:count])
-    rise_shuffled, rises_shuffled = upward_moves(shuffled["val_loss"][:count])
+def recurring_spikes(history: dict[str, np.ndarray], steps_per_epoch: int, interval: int) -> dict[str, Any] | None:
+    """Returns where the largest upward moves of the validation loss recur, or None when they do not.
+
+    Without shuffling, a batch that pushes the loss up does so at the same step of every epoch, but a
+    validation (every ``interval`` steps) lands on that step of the epoch only every
+    ``period = lcm(steps_per_epoch, interval)`` steps. Over the validations from epoch 1 on (epoch 0
+    starts from zero weights), each upward move is put at the step of the later validation, and the
+    moves are grouped by that step modulo ``period``. The spikes recur when, for the group with the
+    largest total rise, the loss rose at every one of its (at least two) validations and those rises
+    are the largest of the run: then ``steps`` lists them, ``share`` is their part of the total rise,
+    ``epoch_step`` the step of the epoch (from 0) after which they come, and ``recovers`` says whether
+    the loss fell again at the validation after each of them.
+    """
+    if steps_per_epoch < 1 or interval < 1:
+        return None
+    period = math.lcm(steps_per_epoch, interval)
+    mask = history["step"] >= steps_per_epoch
+    steps, losses = history["step"][mask], history["val_loss"][mask]
+    if steps.size < 3:
+        return None
+    moves = np.diff(losses)
+    rises = np.where(moves > 0, moves, 0.0)
+    phases = steps[1:] % period
+    totals = {int(phase): float(rises[phases == phase].sum()) for phase in np.unique(phases)}
+    phase = max(totals, key=lambda key: (totals[key], -key))
+    at_phase = phases == phase
+    count_at_phase = int(at_phase.sum())
+    if count_at_phase < 2 or not np.all(rises[at_phase] > 0):
+        return None
+    largest = np.argsort(-rises, kind="stable")[:count_at_phase]
+    if set(largest.tolist()) != set(np.flatnonzero(at_phase).tolist()):
+        return None
+    after = np.flatnonzero(at_phase) + 1  # the move from each spike to the next validation
+    after = after[after < moves.size]
+    return {"steps": [int(step) for step in steps[1:][at_phase]], "period": period,
+            "recovers": bool(after.size) and bool(np.all(moves[after] < 0)),
+            "epochs_between": period // steps_per_epoch,
+            "epoch_step": phase % steps_per_epoch, "share": totals[phase] / float(rises.sum()),
+            "first_step": int(steps[0]), "last_step": int(steps[-1])}
+
+
+def shuffling_facts(unshuffled: dict[str, np.ndarray], shuffled: dict[str, np.ndarray], steps_per_epoch: int,
+                    plotted: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Returns how much the validation loss jumps upwards with and without shuffling: the spikes of Task 2e.
+
+    The moves are counted between consecutive validations from the first validation of epoch 1
+    (step >= ``steps_per_epoch``) to the last step both runs reached: in epoch 0 both runs start
+    from zero weights and the loss swings widely, and taking the same batches every epoch cannot
+    matter yet. ``in_figure`` says whether the unshuffled run's validation history is the start of
+    ``plotted`` (the run of Figure 1), so that the text can point to the curve it measures.
+    """
+    last_step = int(min(unshuffled["step"][-1], shuffled["step"][-1]))
+
+    def window(history: dict[str, np.ndarray]) -> np.ndarray:
+        return (history["step"] >= steps_per_epoch) & (history["step"] <= last_step)
+
+    loss_unshuffled, loss_shuffled = unshuffled["val_loss"][window(unshuffled)], shuffled["val_loss"][window(shuffled)]
+    first_validation = int(unshuffled["step"][window(unshuffled)][0]) if loss_unshuffled.size else last_step
+    rise_unshuffled, rises_unshuffled = upward_moves(loss_unshuffled)
+    rise_shuffled, rises_shuffled = upward_moves(loss_shuffled)
+    interval = validation_interval(unshuffled)
+    length = len(unshuffled["step"])
+    in_figure = len(plotted["step"]) >= length and all(
+        np.array_equal(plotted[column][:length], unshuffled[column]) for column in VALIDATION_COLUMNS)
     return {
-        "validations": count, "last_step": int(min(unshuffled["step"][count - 1], shuffled["step"][count - 1])),
+        "first_step": steps_per_epoch, "first_validation": first_validation, "last_step": last_step,
+        "steps_per_epoch": steps_per_epoch,
         "rise_unshuffled": rise_unshuffled, "rises_unshuffled": rises_unshuffled,
         "rise_shuffled": rise_shuffled, "rises_shuffled": rises_shuffled,
-        "validation_interval": validation_interval(shuffled),
+        "validation_interval": interval,
+        "spikes": recurring_spikes(unshuffled, steps_per_epoch, interval) if interval else None,
+        "in_figure": in_figure, "unshuffled_last_step": int(unshuffled["step"][-1]),
     }
 
 
-def overfitting_facts(history: dict[str, np.ndarray]) -> dict[str, Any]:
+def overfitting_facts(history: dict[str, np.ndarray], decimals: int) -> dict[str, Any]:
     """Returns the trends of Task 3d over the second half of the recorded validations: the gap
     between training and validation accuracy then and at the last validation, the gains of both,
     where the validation loss was lowest, and the verdict: ``early`` (the gap widens while the
     validation accuracy still improves), ``overfits`` (the gap widens and the validation accuracy
     no longer improves) or ``none`` (the gap does not widen). The position of the lowest validation
-    loss is reported but does not decide: with shuffled batches it moves by noise alone."""
+    loss is reported but does not decide: with shuffled batches it moves by noise alone.
+
+    Gaps and gains are in percentage points, differences of the accuracies as printed with
+    ``decimals`` digits (:func:`diff_pp`), so that the verdict agrees with the numbers the text shows.
+    """
     middle, last = len(history["step"]) // 2, len(history["step"]) - 1
     train, val, loss = history["train_accuracy"], history["val_accuracy"], history["val_loss"]
     best = int(np.argmin(loss))
-    gap_middle, gap_last = float(train[middle] - val[middle]), float(train[last] - val[last])
-    val_gain = float(val[last] - val[middle])
+    gap_middle, gap_last = diff_pp(train[middle], val[middle], decimals), diff_pp(train[last], val[last], decimals)
+    val_gain = diff_pp(val[last], val[middle], decimals)
     if gap_last > gap_middle and val_gain > 0:
         verdict = "early"  # still improving on validation data, but more slowly than on training data
     elif gap_last > gap_middle:
@@ -485,33 +615,66 @@ def overfitting_facts(history: dict[str, np.ndarray]) -> dict[str, Any]:
     return {"verdict": verdict,
         "middle_step": int(history["step"][middle]), "last_step": int(history["step"][last]),
         "gap_middle": gap_middle, "gap_last": gap_last,
-        "train_gain": float(train[last] - train[middle]), "val_gain": val_gain,
+        "train_gain": diff_pp(train[last], train[middle], decimals), "val_gain": val_gain,
         "best_val_loss_step": int(history["step"][best]), "best_val_loss": float(loss[best]),
         "last_val_loss": float(loss[last]), "best_is_last": best == last,
         "validations_after_best": last - best,
     }
 
 
-def decreasing(values: Sequence[float]) -> bool:
-    """True when every value is below the one before it."""
-    return all(b < a for a, b in zip(values, values[1:]))
+def strictly_monotonic(values: Sequence[Any], falling: bool) -> bool:
+    """True when every value is below (``falling``) or above the one before it."""
+    return all((b < a) if falling else (b > a) for a, b in zip(values, values[1:]))
 
 
-def sweep_facts(sweep: list[dict[str, Any]]) -> dict[str, Any]:
-    """Returns the comparisons Tasks 4d and 4e make across lambda (sweep entries carry their metrics)."""
-    accuracies = [entry["val_accuracy"] for entry in sweep]
+def sweep_facts(sweep: list[dict[str, Any]], decimals: int) -> dict[str, Any]:
+    """Returns the comparisons Tasks 4c to 4e make across lambda (sweep entries carry their metrics
+    and :func:`sweep_entry` facts). Accuracies are compared as printed with ``decimals`` digits; of
+    equal ones, the smallest lambda counts as the best and as the worst."""
+    accuracies = [percent_value(entry["val_accuracy"], decimals) for entry in sweep]
+    train_accuracies = [percent_value(entry["train_accuracy"], decimals) for entry in sweep]
     norms = [entry["weight_norm_squared"] for entry in sweep]
-    best = max(sweep, key=lambda entry: entry["val_accuracy"])
+    best = sweep[max(range(len(sweep)), key=lambda i: (accuracies[i], -i))]
+    worst = sweep[min(range(len(sweep)), key=lambda i: (accuracies[i], i))]
+    stopped = [entry for entry in sweep if entry["early_stop_epoch"] is not None]
+    decaying = [entry for entry in sweep if entry["decay_steps"] is not None]
     return {
-        "accuracy_decreasing": decreasing(accuracies),
-        "train_accuracy_decreasing": decreasing([entry["train_accuracy"] for entry in sweep]),
-        "norm_decreasing": decreasing(norms),
+        "accuracy_decreasing": strictly_monotonic(accuracies, falling=True),
+        "accuracy_increasing": strictly_monotonic(accuracies, falling=False),
+        "accuracy_constant": len(set(accuracies)) == 1,
+        "train_accuracy_decreasing": strictly_monotonic(train_accuracies, falling=True),
+        "norm_decreasing": strictly_monotonic(norms, falling=True),
         "best": best, "best_is_unregularised": best is sweep[0],
-        "worst": min(sweep, key=lambda entry: entry["val_accuracy"]),
-        "strongest_cost": sweep[0]["val_accuracy"] - sweep[-1]["val_accuracy"],
+        "worst": worst,
         "norm_ratio": (sweep[0]["weight_norm_squared"] / sweep[-1]["weight_norm_squared"]
                        if sweep[-1]["weight_norm_squared"] > 0 else None),
+        "stopped_early": stopped,
+        "ran_to_the_end": [entry for entry in sweep if entry["early_stop_epoch"] is None],
+        "full_steps": sorted({entry["full_steps"] for entry in sweep}),
+        "decaying": decaying,
+        "balanced": [entry for entry in decaying if entry["steps"] > entry["decay_steps"]],
+        "unbalanced": [entry for entry in decaying if entry["steps"] <= entry["decay_steps"]],
     }
+
+
+def sweep_entry(run: str, settings: dict[str, Any], metrics: dict[str, Any], steps_per_epoch: int) -> dict[str, Any]:
+    """Returns what Task 4 shows of one run of the sweep: its final metrics, how long it trained
+    (``full_steps`` = epochs x steps per epoch, the steps without early stopping) and
+    ``decay_steps`` = 1 / (2 eta lambda), the time constant in steps of the weight decay
+    (1 - 2 eta lambda)^t ~ exp(-2 eta lambda t), with ``decay_periods`` = steps / decay_steps
+    (both None for lambda = 0)."""
+    l2_lambda, learning_rate = float(settings["l2_lambda"]), float(settings["learning_rate"])
+    decay = 2 * learning_rate * l2_lambda
+    entry = {key: metrics[key] for key in ("val_accuracy", "train_accuracy", "val_loss", "weight_norm_squared",
+                                             "steps", "early_stop_epoch")}
+    entry.update({
+        "run": run, "l2_lambda": l2_lambda, "learning_rate": learning_rate,
+        "early_stopping": bool(settings["early_stopping"]), "epochs": int(settings["epochs"]),
+        "full_steps": int(settings["epochs"]) * steps_per_epoch,
+        "decay_steps": 1 / decay if decay > 0 else None,
+        "decay_periods": metrics["steps"] * decay if decay > 0 else None,
+    })
+    return entry
 
 
 # ---------------------------------------------------------------------------------- reproduction
@@ -637,7 +800,8 @@ def tex_version() -> str:
 
 def data_facts(data_dir: Path, shown_dir: str, classes: Sequence[int]) -> dict[str, Any]:
     """Returns the sha256 of the four MNIST files (and whether each is the digest mnist_report.data
-    expects) and the sizes of the training and validation sets, all and binary (``classes``)."""
+    expects), the sizes of the training and validation sets, all and binary (``classes``), and the
+    number of training images of each digit (``train_digit_counts``, index = digit)."""
     files, labels = [], {}
     for spec in data.MNIST_FILES:
         path = data_dir / spec.name
@@ -662,7 +826,17 @@ def data_facts(data_dir: Path, shown_dir: str, classes: Sequence[int]) -> dict[s
 
     return {"files": files, "all_expected": all(f["expected"] for f in files),
             "train_size": int(train.size), "val_size": int(validation.size),
-            "binary_train_size": binary_count(train), "binary_val_size": binary_count(validation)}
+            "binary_train_size": binary_count(train), "binary_val_size": binary_count(validation),
+            "train_digit_counts": [int(n) for n in np.bincount(train.astype(np.int64), minlength=10)]}
+
+
+def steps_per_epoch_of(settings: dict[str, Any], facts: dict[str, Any]) -> int:
+    """Returns the SGD steps of one epoch of a run: its training set (all images, or those of its two
+    ``classes`` for the binary task) // batch size, the last partial batch being dropped."""
+    counts = facts["train_digit_counts"]
+    size = (sum(counts[digit] for digit in set(settings["classes"])) if settings["task"] == "binary"
+            else facts["train_size"])
+    return size // int(settings["batch_size"])
 
 
 # --------------------------------------------------------------------------------------- context
@@ -683,11 +857,12 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
     runs = run_settings(params)
 
     metrics = {run: read_metrics(root / METRICS_DIR / f"{run}.json", f"{METRICS_DIR}/{run}.json") for run in runs}
-    sweep = task4_sweep(runs)
-    for entry in sweep:
-        entry.update({key: metrics[entry["run"]][key] for key in
-                      ("val_accuracy", "train_accuracy", "val_loss", "weight_norm_squared")})
     roles = run_roles(params, runs)
+    facts = data_facts(root / data.MNIST_DIR, data.MNIST_DIR.as_posix(), runs[roles["2b"]]["classes"])
+    epoch_steps = {run: steps_per_epoch_of(run_config, facts) for run, run_config in runs.items()}
+    sweep = [sweep_entry(entry["run"], runs[entry["run"]], metrics[entry["run"]], epoch_steps[entry["run"]])
+             for entry in task4_sweep(runs)]
+    accuracy_decimals = settings["accuracy_decimals"]
 
     def history(run: str) -> dict[str, np.ndarray]:
         shown = f"{METRICS_DIR}/history/{run}/validation.csv"
@@ -716,15 +891,18 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
         "uses": tasks_of_runs(roles, sweep),
         "patience": PATIENCE,
         "validation_interval": {run: validation_interval(history(run)) for run in (roles["2b"], roles["3b"])},
-        "shuffling": shuffling_facts(history(roles["2e_unshuffled"]), history(roles["2e_shuffled"])),
-        "overfitting": overfitting_facts(history(roles["3b"])),
+        "steps_per_epoch": epoch_steps,
+        "shuffling": shuffling_facts(history(roles["2e_unshuffled"]), history(roles["2e_shuffled"]),
+                                     max(epoch_steps[roles["2e_unshuffled"]], epoch_steps[roles["2e_shuffled"]]),
+                                     history(roles["2b"])),
+        "overfitting": overfitting_facts(history(roles["3b"]), accuracy_decimals),
         "weights": {"top": top, "bottom": bottom, "low": low, "high": high},
         "sweep": sweep,
         # Settings other than lambda in which the runs of Task 4 differ: the text must say so.
         "sweep_differences": sweep_differences(runs, lambda_sweep(runs)),
-        "sweep_facts": sweep_facts(sweep),
+        "sweep_facts": sweep_facts(sweep, accuracy_decimals),
         "reproduction": reproduction(metrics, float(settings["reproduction_rtol"])),
-        "data": data_facts(root / data.MNIST_DIR, data.MNIST_DIR.as_posix(), runs[roles["2b"]]["classes"]),
+        "data": facts,
         "git": git_state(root),
         "versions": tool_versions(),
     }
