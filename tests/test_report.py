@@ -729,3 +729,11 @@ def test_4c_says_so_when_the_lambda_runs_differ_in_more_than_lambda(repo):
     assert "and otherwise the same settings" not in tex
     assert r"differ in more than $\lambda$" in tex
     assert r"\texttt{learning\_rate}" in tex and r"\texttt{softmax}: 0.02" in tex
+
+
+def test_one_epoch_is_singular(repo):
+    root, params = repo
+    params = copy.deepcopy(params)
+    params["defaults"]["epochs"] = 1
+    tex = render_repo(root, params)
+    assert "1 epochs" not in tex and "for 1 epoch of mini-batch SGD" in tex
