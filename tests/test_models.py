@@ -119,3 +119,45 @@ def test_accuracy_counts_predictions_equal_to_targets():
     X = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0]])
     Y = np.eye(10)[[4, 4, 4]]
     assert softmax_model.accuracy(X, Y) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
+def test_logits_of_a_data_set_are_X_w(model_class):
+    # logits() asks BLAS for w^T X^T, the faster operand order for a whole data set: the same sums,
+    # to the bit with some BLAS kernels, to the last bit with others (~2e-16 relative).
+    rng = np.random.default_rng(7)
+    X = np.concatenate([rng.integers(0, 256, (3000, 784)) / 127.5 - 1, np.ones((3000, 1))], axis=1)
+    model = model_class()
+    model.w = rng.normal(0, 0.05, model.w.shape)
+    z = model.logits(X)
+    assert z.shape == (3000, model.num_outputs) and z.flags.c_contiguous
+    np.testing.assert_allclose(z, X @ model.w, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
+def test_loss_and_gradient_are_those_of_one_forward_pass_to_the_bit(model_class):
+    rng = np.random.default_rng(11)
+    X, Y = random_problem(model_class.num_outputs, rng, num_samples=128, num_inputs=785)
+    model = model_class(l2_lambda=0.3, num_inputs=785)
+    model.w = rng.normal(0, 0.05, model.w.shape)
+    w_before = model.w.copy()
+    loss, gradient = model.loss_and_gradient(X, Y)
+    z = X @ model.w
+    Yhat = model.activation(z)
+    assert loss == model.loss_from_logits(z, Y)
+    # The textbook expression, which gradient() computes in place on the product's buffer.
+    np.testing.assert_array_equal(gradient, -(X.T @ (Y - Yhat)) / 128 + 2 * 0.3 * model.w)
+    np.testing.assert_array_equal(model.w, w_before)
+
+
+def test_softmax_loss_and_correct_equal_their_definitions_to_the_bit():
+    rng = np.random.default_rng(5)
+    z = rng.normal(0, 3, (500, 10))
+    z[:50, 7] = z[:50, 2] = z[:50].max(axis=1) + 1  # ties: argmax takes the first, class 2
+    Y = np.eye(10)[rng.integers(0, 10, 500)]
+    Y[:25] = np.eye(10)[2]
+    Y[25:50] = np.eye(10)[7]
+    assert SoftmaxRegression.loss_from_logits(z, Y) == float(-np.mean(np.sum(Y * log_softmax(z), axis=1)))
+    correct = SoftmaxRegression.correct(z, Y)
+    np.testing.assert_array_equal(correct, np.argmax(z, axis=1) == np.argmax(Y, axis=1))
+    assert correct[:25].all() and not correct[25:50].any()

@@ -27,16 +27,24 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def shifted_exponentials(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Returns ``s = z - max z``, ``e^s`` and ``sum_k e^s_k`` (N, 1) along axis 1: what ``softmax`` and
+    ``log_softmax`` share, shifted by the row maximum so that nothing overflows."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=1, keepdims=True)
+
+
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """Returns ``ln softmax(z)`` along axis 1: ``z_k - max z - ln sum_k' e^(z_k' - max z)``."""
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    shifted, _, total = shifted_exponentials(z)
+    return shifted - np.log(total)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """Returns ``e^z_k / sum_k' e^z_k'`` along axis 1, shifted by the row maximum so that nothing overflows."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    _, e, total = shifted_exponentials(z)
+    return e / total
 
 
 class LinearModel:
@@ -49,8 +57,14 @@ class LinearModel:
         self.w = np.zeros((num_inputs, self.num_outputs))
 
     def logits(self, X: np.ndarray) -> np.ndarray:
-        """Returns ``z = X w``   (N, K)."""
-        return X @ self.w
+        """Returns ``z = X w``   (N, K), C-contiguous; meant for whole data sets (batches: ``loss_and_gradient``)."""
+        # Asked for as z^T = w^T X^T, the same product makes X the operand that BLAS tiles along its long
+        # side: with K = 10 it then repacks X ~1.7x faster (9 instead of 15 ms for the 20000 x 785
+        # training set, 252 times a run). Same products, same blocking of each 785-term sum: with
+        # OpenBLAS's SkylakeX kernels (this machine) the very same bits, all eight runs' outputs
+        # byte-identical; its Haswell kernels differ in the last bit of some logits (<= 2e-16 in the
+        # metrics, same early stops), as one and two BLAS threads already do. The copy back is N x K only.
+        return np.ascontiguousarray((self.w.T @ X.T).T)
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """Returns ``yhat = f(X w)``   (N, K)."""
@@ -62,7 +76,18 @@ class LinearModel:
 
     def gradient(self, X: np.ndarray, Y: np.ndarray, Yhat: np.ndarray) -> np.ndarray:
         """Returns ``dJ/dw = -(1/N) X^T (Y - Yhat) + 2 lambda w``   (785, K), given ``Yhat = forward(X)``."""
-        return -(X.T @ (Y - Yhat)) / X.shape[0] + 2 * self.l2_lambda * self.w
+        gradient = X.T @ (Y - Yhat)
+        # In place on the product's buffer, which saves two 785 x K temporaries a step; dividing by -N
+        # is -(...)/N to the bit (rounding is symmetric in sign).
+        gradient /= -X.shape[0]
+        gradient += 2 * self.l2_lambda * self.w
+        return gradient
+
+    def loss_and_gradient(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Returns ``(C, dJ/dw)`` on the batch (X, Y), both from one forward pass ``z = X w``."""
+        # X w as written, not logits(): for a 128-row batch this operand order is the faster (~2x).
+        z = X @ self.w
+        return self.loss_from_logits(z, Y), self.gradient(X, Y, self.activation(z))
 
     def accuracy(self, X: np.ndarray, Y: np.ndarray) -> float:
         """Returns the fraction of samples whose prediction equals the target."""
@@ -117,17 +142,29 @@ class SoftmaxRegression(LinearModel):
     def activation(z: np.ndarray) -> np.ndarray:
         return softmax(z)
 
+    def loss_and_gradient(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Returns ``(C, dJ/dw)`` on the batch (X, Y); the loss and ``Yhat`` share their exponentials
+        (the operations of ``log_softmax`` and ``softmax``, done once: the same bits)."""
+        shifted, e, total = shifted_exponentials(X @ self.w)
+        loss = float(-np.mean(np.einsum("nk,nk->n", Y, shifted - np.log(total))))
+        return loss, self.gradient(X, Y, e / total)
+
     @staticmethod
     def loss_from_logits(z: np.ndarray, Y: np.ndarray) -> float:
         """Returns ``C`` from the logits, via ``log_softmax`` so that a probability that rounds to 0
         still gives a finite loss."""
-        return float(-np.mean(np.sum(Y * log_softmax(z), axis=1)))
+        # sum_k y_k ln yhat_k per sample as an einsum: ~4x faster than sum(Y * ..., axis=1), whose
+        # 10-term row reductions are slow in NumPy. Exact: with one-hot Y each sum is one term plus
+        # exact zeros, the same in any order.
+        return float(-np.mean(np.einsum("nk,nk->n", Y, log_softmax(z))))
 
     @staticmethod
     def correct(z: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """Returns (N,) booleans: is ``argmax_k z_k`` (= ``argmax_k yhat_k``; softmax keeps the order)
         the target's digit?"""
-        return np.argmax(z, axis=1) == np.argmax(Y, axis=1)
+        # The one-hot target read at the predicted class is 1 exactly when the two agree: the same as
+        # comparing with argmax_k y_k, without that second row reduction (~1.5x faster).
+        return Y[np.arange(len(z)), np.argmax(z, axis=1)] == 1
 
 
 def make_model(task: str, l2_lambda: float) -> LinearModel:
