@@ -139,9 +139,12 @@ def idx_from_pickle(pickle_gz: bytes, files: Sequence[IdxFile], expected_sha256:
         # Unpickled straight from the gzip stream: the 220 MB of raw pickle never sit in memory whole.
         with gzip.GzipFile(fileobj=io.BytesIO(pickle_gz)) as stream:
             (train, valid, test) = NumpyOnlyUnpickler(stream, encoding="latin1").load()
-        # x * 256 is exact in float32 (x = pixel / 256), so each part becomes uint8 pixels before the
-        # parts are joined: no float64 copy of 60000 images.
-        pixels = [np.round(part[0] * np.float32(256)).astype(np.uint8) for part in (train, valid, test)]
+        # x * 256 is exact in float32 (x = pixel / 256): each part becomes uint8 pixels in place, before
+        # the parts are joined, so no float copy of the images is ever made.
+        pixels = []
+        for images, _ in (train, valid, test):
+            images *= np.float32(256)
+            pixels.append(np.round(images, out=images).astype(np.uint8))
         arrays = {
             IMAGES_MAGIC: (np.concatenate(pixels[:2]), pixels[2]),
             LABELS_MAGIC: (np.concatenate([train[1], valid[1]]), test[1]),
