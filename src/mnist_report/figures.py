@@ -9,7 +9,6 @@ give the same bytes. :func:`input_paths` lists the files the stage reads (its DV
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import io
@@ -32,7 +31,7 @@ from matplotlib.figure import Figure  # noqa: E402  (no pyplot: figures are plai
 from mnist_report.errors import PipelineError, one_line_errors  # noqa: E402
 from mnist_report.files import write_bytes  # noqa: E402
 from mnist_report.params import (  # noqa: E402
-    FIGURE_NAMES, PARAMS_FILE, figures_section, lambda_sweep, load_checked, run_roles, run_settings,
+    FIGURE_NAMES, figures_section, lambda_sweep, run_roles, run_settings, stage_params,
 )
 
 FIGURES_DIR = Path("report/figures")
@@ -405,13 +404,8 @@ def draw_all(params: dict[str, Any], root: Path = Path("."), out_dir: Path | Non
 @one_line_errors
 def main(argv: Sequence[str] | None = None) -> int:
     """Stage ``figures``: draws the report's figures from ``params.yaml`` and the runs' outputs."""
-    parser = argparse.ArgumentParser(prog="python -m mnist_report.figures", description=main.__doc__)
-    parser.add_argument("--list-deps", action="store_true",
-                        help="print the files the stage reads (its DVC deps), one a line, and exit")
-    arguments = parser.parse_args(argv)
-    params = load_checked(PARAMS_FILE)
-    if arguments.list_deps:
-        print("\n".join(str(path) for path in input_paths(params)))
+    params = stage_params("python -m mnist_report.figures", main.__doc__, argv, input_paths)
+    if params is None:
         return 0
     written = draw_all(params)
     print(f"figures: wrote {len(written)} PNGs to {FIGURES_DIR}/")

@@ -311,3 +311,21 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
 def load_checked(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     """Returns ``params.yaml`` parsed and checked: what every stage reads before doing anything."""
     return check_params(load_params(path))
+
+
+def stage_params(prog: str, description: str, argv: Sequence[str] | None,
+                 input_paths: Callable[[dict[str, Any]], Sequence[Any]]) -> dict[str, Any] | None:
+    """Parses a reading stage's command line and returns the checked ``params.yaml``; with
+    ``--list-deps`` prints the files the stage reads (``input_paths(params)``, its DVC deps besides
+    the code), one a line, and returns None."""
+    import argparse  # only the stages' command lines need it
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--list-deps", action="store_true",
+                        help="print the files the stage reads (its DVC deps besides the code), one a line, and exit")
+    arguments = parser.parse_args(argv)
+    params = load_checked(PARAMS_FILE)
+    if arguments.list_deps:
+        print("\n".join(str(path) for path in input_paths(params)))
+        return None
+    return params

@@ -27,7 +27,6 @@ runs (see :func:`git_state`).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import functools
 import hashlib
@@ -53,7 +52,7 @@ from mnist_report import data
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_text
 from mnist_report.params import (
-    PARAMS_FILE, lambda_sweep, load_checked, report_section, run_roles, run_settings, sweep_differences,
+    lambda_sweep, report_section, run_roles, run_settings, stage_params, sweep_differences,
 )
 from mnist_report.published import PUBLISHED, TASK_OF_RUN
 from mnist_report.trainer import PATIENCE
@@ -923,13 +922,8 @@ def input_paths(params: dict[str, Any]) -> list[str]:
 @one_line_errors
 def main(argv: Sequence[str] | None = None) -> int:
     """Stage ``report``: renders report/build/report.tex from params.yaml, the metrics and the templates."""
-    parser = argparse.ArgumentParser(prog="python -m mnist_report.report", description=main.__doc__)
-    parser.add_argument("--list-deps", action="store_true",
-                        help="print the files the stage reads (its DVC deps besides the code), one a line, and exit")
-    arguments = parser.parse_args(argv)
-    params = load_checked(PARAMS_FILE)
-    if arguments.list_deps:
-        print("\n".join(input_paths(params)))
+    params = stage_params("python -m mnist_report.report", main.__doc__, argv, input_paths)
+    if params is None:
         return 0
     text = render(build_context(params, "."), TEMPLATE_DIR)
     write_text(TEX_PATH, text)
