@@ -14,6 +14,7 @@ import yaml
 from mnist_report import figures
 from mnist_report.errors import PipelineError
 from mnist_report.figures import FIGURE_NAMES, block_mean_std, build_figures, draw_all, input_paths
+from mnist_report.outputs import output_paths
 
 PARAMS_YAML = r"""
 defaults: {task: softmax, classes: [2, 3], learning_rate: 0.01, epochs: 2, batch_size: 128,
@@ -198,7 +199,7 @@ def test_a_new_lambda_run_in_params_adds_a_curve_and_a_point(params, root):
     drawn = build_figures(params, root)
     assert len(drawn["4c_val_accuracy"].axes[0].get_lines()) == 4
     np.testing.assert_allclose(line_data(drawn["4e_weight_norm"], 0)[0], [0.01, 0.1, 1.0])
-    assert figures.metrics_path("softmax_lambda_0_01") in input_paths(params)
+    assert output_paths("softmax_lambda_0_01")["metrics"] in input_paths(params)
 
 
 # ------------------------------------------------------------------------------- files written

@@ -10,7 +10,6 @@ give the same bytes. :func:`input_paths` lists the files the stage reads (its DV
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import math
@@ -29,46 +28,25 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402  (no pyplot: figures are plain objects, nothing leaks)
 
 from mnist_report.errors import PipelineError, one_line_errors  # noqa: E402
+from mnist_report import outputs  # noqa: E402
 from mnist_report.files import write_bytes  # noqa: E402
+from mnist_report.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS, output_paths  # noqa: E402
 from mnist_report.params import (  # noqa: E402
-    FIGURE_NAMES, figures_section, lambda_sweep, run_roles, run_settings, stage_params,
+    FIGURE_NAMES, check_params, lambda_sweep, run_roles, run_settings, stage_params,
 )
 
 FIGURES_DIR = Path("report/figures")
-TRAIN_COLUMNS = ("step", "train_loss")
-VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
 LINESTYLES = ("-", "--", "-.", ":")
 PIXELS, DIGITS = 784, 10  # a softmax weight matrix is (PIXELS + 1 bias row, DIGITS)
-
-# ---------------------------------------------------------------------------------------- paths
-# Where stage train@<run> writes (docs/contracts.md), relative to the repository.
-
-def train_history_path(run: str) -> Path:
-    return Path("metrics/history") / run / "train.csv"
-
-
-def validation_history_path(run: str) -> Path:
-    return Path("metrics/history") / run / "validation.csv"
-
-
-def weights_path(run: str) -> Path:
-    return Path("models") / f"{run}.npy"
-
-
-def metrics_path(run: str) -> Path:
-    return Path("metrics") / f"{run}.json"
-
 
 # ------------------------------------------------------------------------------------ settings
 
 def figure_settings(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
-    """Returns (the checked ``figures`` section, each run's settings, role -> run from ``roles``);
-    the checks are :mod:`mnist_report.params`'s."""
+    """Returns (the ``figures`` section, each run's settings, role -> run from ``roles``) once
+    :func:`mnist_report.params.check_params` has passed the whole of ``params``."""
+    check_params(params)
     runs = run_settings(params)
-    roles = run_roles(params, runs)
-    if not lambda_sweep(runs):
-        raise PipelineError("runs: no softmax run; figures 4c and 4e draw every softmax run")
-    return figures_section(params), runs, roles
+    return params["figures"], runs, run_roles(params, runs)
 
 
 def _label(template: str, key_path: str, **fields: Any) -> str:
@@ -83,63 +61,26 @@ def _label(template: str, key_path: str, **fields: Any) -> str:
 # -------------------------------------------------------------------------------------- inputs
 
 def read_history(root: Path, path: Path, columns: Sequence[str], run: str) -> dict[str, np.ndarray]:
-    """Returns column name -> values (shape (n_rows,); ``step`` int64, the others float64).
-
-    ``path`` is relative to ``root``. Raises PipelineError naming the run and the file if the file is
-    missing or empty, its header is not ``columns``, a value is not a finite number, or the steps
-    are not strictly increasing integers >= 0.
-    """
-    where = f"run {run}: {path}"
+    """Returns column name -> values of a run's history CSV (``path`` relative to ``root``); an error
+    names the run and the file."""
     try:
-        with open(root / path, newline="", encoding="utf-8") as file:
-            rows = list(csv.reader(file))
-    except FileNotFoundError:
-        raise PipelineError(f"{where}: missing; expected the history of train@{run}") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise PipelineError(f"{where}: cannot read ({error})") from error
-    if not rows or rows[0] != list(columns):
-        header = ",".join(rows[0]) if rows else "nothing"
-        raise PipelineError(f"{where}: header is {header!r}; expected {','.join(columns)!r}")
-    if len(rows) == 1:
-        raise PipelineError(f"{where}: no rows after the header; expected one row per recorded step")
-    values: list[list[float]] = []
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(columns):
-            raise PipelineError(f"{where}: line {line} has {len(row)} values; expected {len(columns)}")
-        try:
-            numbers = [int(row[0])] + [float(value) for value in row[1:]]
-        except ValueError:
-            raise PipelineError(f"{where}: line {line} = {','.join(row)!r}: expected an integer step "
-                                "and numbers") from None
-        if not all(math.isfinite(number) for number in numbers):
-            raise PipelineError(f"{where}: line {line} = {','.join(row)!r}: expected finite numbers")
-        values.append(numbers)
-    table = np.array(values, dtype=np.float64)
-    history = {name: table[:, i] for i, name in enumerate(columns)}
-    history["step"] = table[:, 0].astype(np.int64)
-    if history["step"][0] < 0 or np.any(np.diff(history["step"]) <= 0):
-        raise PipelineError(f"{where}: steps are not increasing integers from >= 0")
-    return history
+        return outputs.read_history(root / path, columns, str(path))
+    except PipelineError as error:
+        raise PipelineError(f"run {run}: {error}") from error
 
 
 def read_softmax_weights(root: Path, run: str) -> np.ndarray:
     """Returns the final weights of a softmax run, shape (785, 10): pixel rows 0..783, then the bias."""
-    path = weights_path(run)
+    path = output_paths(run)["weights"]
     try:
-        weights = np.load(root / path, allow_pickle=False)
-    except FileNotFoundError:
-        raise PipelineError(f"run {run}: {path}: missing; expected the weights of train@{run}") from None
-    except (OSError, ValueError) as error:
-        raise PipelineError(f"run {run}: {path}: not a NumPy array file ({error})") from error
-    if weights.shape != (PIXELS + 1, DIGITS) or weights.dtype.kind != "f" or not np.all(np.isfinite(weights)):
-        raise PipelineError(f"run {run}: {path}: {weights.dtype} array of shape {weights.shape}; expected "
-                            f"finite floats of shape ({PIXELS + 1}, {DIGITS})")
-    return weights
+        return outputs.read_weights(root / path, str(path), DIGITS)
+    except PipelineError as error:
+        raise PipelineError(f"run {run}: {error}") from error
 
 
 def read_weight_norm(root: Path, run: str) -> float:
     """Returns the metric ``weight_norm_squared`` (sum of squares of all final weights) of a run."""
-    path = metrics_path(run)
+    path = output_paths(run)["metrics"]
     try:
         metrics = json.loads((root / path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -156,10 +97,10 @@ def input_paths(params: dict[str, Any]) -> list[Path]:
     """Returns the files the stage reads for ``params``, relative to the repository: its DVC deps."""
     figures, runs, roles = figure_settings(params)
     sweep = [run for _, run in lambda_sweep(runs)]
-    paths = {validation_history_path(run) for run in sweep} | {metrics_path(run) for run in sweep}
+    paths = {output_paths(run)["validation_history"] for run in sweep} | {output_paths(run)["metrics"] for run in sweep}
     for role in ("2b", "2e_unshuffled", "2e_shuffled", "3b"):
-        paths |= {train_history_path(roles[role]), validation_history_path(roles[role])}
-    paths |= {weights_path(roles["4b_top"]), weights_path(roles["4b_bottom"])}
+        paths |= {output_paths(roles[role])["train_history"], output_paths(roles[role])["validation_history"]}
+    paths |= {output_paths(roles["4b_top"])["weights"], output_paths(roles["4b_bottom"])["weights"]}
     return sorted(paths)
 
 
@@ -303,10 +244,10 @@ def build_figures(params: dict[str, Any], root: Path = Path(".")) -> dict[str, F
         return histories[path]
 
     def train(run: str) -> dict[str, np.ndarray]:
-        return history(train_history_path(run), TRAIN_COLUMNS, run)
+        return history(output_paths(run)["train_history"], TRAIN_COLUMNS, run)
 
     def validation(run: str) -> dict[str, np.ndarray]:
-        return history(validation_history_path(run), VALIDATION_COLUMNS, run)
+        return history(output_paths(run)["validation_history"], VALIDATION_COLUMNS, run)
 
     def labels(name: str, **fields: Any) -> list[str]:
         legend = figures[name]["legend"]

@@ -27,7 +27,6 @@ runs (see :func:`git_state`).
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 import importlib.metadata
@@ -48,9 +47,10 @@ import jinja2
 import jinja2.utils
 import numpy as np
 
-from mnist_report import data
+from mnist_report import data, outputs
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_text
+from mnist_report.outputs import VALIDATION_COLUMNS, output_paths
 from mnist_report.params import (
     lambda_sweep, report_section, run_roles, run_settings, stage_params, sweep_differences,
 )
@@ -61,15 +61,12 @@ TEMPLATE_DIR = Path("report/templates")
 TEMPLATE = "report.tex.j2"
 TEX_PATH = Path("report/build/report.tex")
 FIGURES_DIR = Path("report/figures")
-METRICS_DIR = Path("metrics")
-MODELS_DIR = Path("models")
 
 #: The keys of ``metrics/<run>.json`` (docs/contracts.md) -> what each must be.
 METRIC_KEYS = {
     "train_loss": "number", "val_loss": "number", "train_accuracy": "number", "val_accuracy": "number",
     "early_stop_epoch": "epoch", "steps": "count", "weight_norm_squared": "number",
 }
-VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
 
 #: Paths the pipeline itself writes while ``dvc repro`` runs: a change there is a result, not a change
 #: of the code or settings that produced it, so it does not make the working tree "modified".
@@ -399,46 +396,6 @@ def read_metrics(path: Path, shown: str) -> Record:
         if not ok:
             raise PipelineError(f"{shown}: {key!r} = {value!r}: expected {expected}")
     return Record(values, shown, is_file=True)
-
-
-def read_validation_history(path: Path, shown: str) -> dict[str, np.ndarray]:
-    """Returns column -> values of a ``validation.csv`` (shape (n_validations,)); checks the header."""
-    try:
-        with open(path, newline="", encoding="utf-8") as file:
-            rows = list(csv.reader(file))
-    except FileNotFoundError:
-        raise PipelineError(f"{shown}: missing; expected the validation history of its train stage") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise PipelineError(f"{shown}: cannot read ({error})") from error
-    if not rows or tuple(rows[0]) != VALIDATION_COLUMNS:
-        raise PipelineError(f"{shown}: header {','.join(rows[0]) if rows else 'missing'!r}; "
-                            f"expected {','.join(VALIDATION_COLUMNS)!r}")
-    if len(rows) < 2:
-        raise PipelineError(f"{shown}: no validations recorded")
-    try:
-        table = np.array([[float(value) for value in row] for row in rows[1:]], dtype=np.float64)
-    except ValueError as error:
-        raise PipelineError(f"{shown}: a value is not a number ({error})") from error
-    if table.shape[1] != len(VALIDATION_COLUMNS) or not np.all(np.isfinite(table)):
-        raise PipelineError(f"{shown}: expected {len(VALIDATION_COLUMNS)} finite numbers a row")
-    history = {name: table[:, i] for i, name in enumerate(VALIDATION_COLUMNS)}
-    history["step"] = history["step"].astype(np.int64)
-    return history
-
-
-def read_weights(path: Path, shown: str) -> np.ndarray:
-    """Returns the final weights of a softmax run, shape (785, 10); row 784 is the bias."""
-    try:
-        weights = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise PipelineError(f"{shown}: missing; expected the final weights of its train stage") from None
-    except (OSError, ValueError) as error:
-        raise PipelineError(f"{shown}: not a NumPy array file ({error})") from error
-    pixels = data.IMAGE_SIDE * data.IMAGE_SIDE
-    if weights.ndim != 2 or weights.shape[0] != pixels + 1 or weights.dtype.kind != "f":
-        raise PipelineError(f"{shown}: {weights.dtype} array of shape {weights.shape}; "
-                            f"expected floats of shape ({pixels + 1}, classes)")
-    return weights
 
 
 # ---------------------------------------------------------------------------------------- roles
@@ -855,7 +812,7 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
     settings = report_section(params)
     runs = run_settings(params)
 
-    metrics = {run: read_metrics(root / METRICS_DIR / f"{run}.json", f"{METRICS_DIR}/{run}.json") for run in runs}
+    metrics = {run: read_metrics(root / output_paths(run)["metrics"], str(output_paths(run)["metrics"])) for run in runs}
     roles = run_roles(params, runs)
     facts = data_facts(root / data.MNIST_DIR, data.MNIST_DIR.as_posix(), runs[roles["2b"]]["classes"])
     epoch_steps = {run: steps_per_epoch_of(run_config, facts) for run, run_config in runs.items()}
@@ -864,13 +821,13 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
     accuracy_decimals = settings["accuracy_decimals"]
 
     def history(run: str) -> dict[str, np.ndarray]:
-        shown = f"{METRICS_DIR}/history/{run}/validation.csv"
-        return read_validation_history(root / shown, shown)
+        shown = output_paths(run)["validation_history"]
+        return outputs.read_history(root / shown, VALIDATION_COLUMNS, str(shown))
 
     def weights(run: str) -> dict[str, Any]:
-        shown = f"{MODELS_DIR}/{run}.npy"
+        shown = output_paths(run)["weights"]
         return {"run": run, "l2_lambda": float(runs[run]["l2_lambda"]),
-                "roughness": roughness(read_weights(root / shown, shown))}
+                "roughness": roughness(outputs.read_weights(root / shown, str(shown)))}
 
     top, bottom = weights(roles["4b_top"]), weights(roles["4b_bottom"])
     low, high = sorted((top, bottom), key=lambda w: w["l2_lambda"])
@@ -911,10 +868,10 @@ def input_paths(params: dict[str, Any]) -> list[str]:
     """Returns the files the stage reads besides params.yaml and the code: its DVC ``deps``."""
     runs = run_settings(params)
     roles = run_roles(params, runs)
-    paths = {f"{METRICS_DIR}/{run}.json" for run in runs}
-    paths |= {f"{METRICS_DIR}/history/{roles[role]}/validation.csv"
+    paths = {output_paths(run)["metrics"].as_posix() for run in runs}
+    paths |= {output_paths(roles[role])["validation_history"].as_posix()
               for role in ("2b", "2e_unshuffled", "2e_shuffled", "3b")}
-    paths |= {f"{MODELS_DIR}/{roles[role]}.npy" for role in ("4b_top", "4b_bottom")}
+    paths |= {output_paths(roles[role])["weights"].as_posix() for role in ("4b_top", "4b_bottom")}
     paths |= {f"{data.MNIST_DIR.as_posix()}/{spec.name}" for spec in data.MNIST_FILES}
     return sorted(paths) + [TEMPLATE_DIR.as_posix()]
 

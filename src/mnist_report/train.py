@@ -18,32 +18,9 @@ from mnist_report.data import MNIST_DIR, load_splits
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes, write_json, write_text
 from mnist_report.models import make_model
+from mnist_report.outputs import history_csvs, output_paths
 from mnist_report.params import load_checked, run_settings
 from mnist_report.trainer import History, final_metrics, train
-
-METRICS_DIR = Path("metrics")
-MODELS_DIR = Path("models")
-
-
-def output_paths(run: str, root: Path = Path(".")) -> dict[str, Path]:
-    """Returns the files ``train@<run>`` writes, by role."""
-    return {
-        "metrics": root / METRICS_DIR / f"{run}.json",
-        "train_history": root / METRICS_DIR / "history" / run / "train.csv",
-        "validation_history": root / METRICS_DIR / "history" / run / "validation.csv",
-        "weights": root / MODELS_DIR / f"{run}.npy",
-    }
-
-
-def history_csvs(history: History) -> tuple[str, str]:
-    """Returns (train.csv, validation.csv) text; floats in ``repr`` so that they read back exactly."""
-    train_rows = ["step,train_loss"] + [f"{s},{loss!r}" for s, loss in enumerate(history.train_loss)]
-    val_rows = ["step,val_loss,val_accuracy,train_accuracy"] + [
-        f"{s},{loss!r},{val_acc!r},{train_acc!r}"
-        for s, loss, val_acc, train_acc in zip(history.val_step, history.val_loss,
-                                               history.val_accuracy, history.train_accuracy)]
-    return "\n".join(train_rows) + "\n", "\n".join(val_rows) + "\n"
-
 
 def run(name: str, settings: dict, data_dir: Path = MNIST_DIR, root: Path = Path("."), verbose: bool = True) -> dict:
     """Trains run ``name`` with ``settings`` and writes its outputs under ``root``; returns its metrics."""
@@ -67,7 +44,9 @@ def run(name: str, settings: dict, data_dir: Path = MNIST_DIR, root: Path = Path
         raise PipelineError(f"run {name}: {error}") from error
     metrics = final_metrics(model, train_set, val_set, result)
     paths = output_paths(name, root)
-    train_csv, validation_csv = history_csvs(result.history)
+    history = result.history
+    train_csv, validation_csv = history_csvs(history.train_loss, history.val_step, history.val_loss,
+                                             history.val_accuracy, history.train_accuracy)
     weights = io.BytesIO()
     np.save(weights, model.w)
     # Metrics last: a run interrupted before this line has no metrics file to be mistaken for a result.

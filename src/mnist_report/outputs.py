@@ -1,0 +1,96 @@
+"""The outputs of stage ``train@<run>``: where they are, how they are written, how they are read back.
+
+The figures and report stages read what the train stages write; keeping the writer and the readers of
+each format together keeps them in step (``docs/contracts.md`` describes the formats).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mnist_report.errors import PipelineError
+
+METRICS_DIR = Path("metrics")
+MODELS_DIR = Path("models")
+TRAIN_COLUMNS = ("step", "train_loss")
+VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
+WEIGHT_ROWS = 28 * 28 + 1  # a pixel's weight per row, the bias last
+
+
+def output_paths(run: str, root: Path = Path(".")) -> dict[str, Path]:
+    """Returns the files ``train@<run>`` writes, by role, under ``root``."""
+    return {
+        "metrics": root / METRICS_DIR / f"{run}.json",
+        "train_history": root / METRICS_DIR / "history" / run / "train.csv",
+        "validation_history": root / METRICS_DIR / "history" / run / "validation.csv",
+        "weights": root / MODELS_DIR / f"{run}.npy",
+    }
+
+
+def history_csvs(train_loss: Sequence[float], val_step: Sequence[int], val_loss: Sequence[float],
+                 val_accuracy: Sequence[float], train_accuracy: Sequence[float]) -> tuple[str, str]:
+    """Returns (train.csv, validation.csv) text; floats in ``repr`` so that they read back exactly."""
+    train_rows = [",".join(TRAIN_COLUMNS)] + [f"{s},{loss!r}" for s, loss in enumerate(train_loss)]
+    val_rows = [",".join(VALIDATION_COLUMNS)] + [
+        f"{s},{loss!r},{val_acc!r},{train_acc!r}"
+        for s, loss, val_acc, train_acc in zip(val_step, val_loss, val_accuracy, train_accuracy)]
+    return "\n".join(train_rows) + "\n", "\n".join(val_rows) + "\n"
+
+
+def read_history(path: Path, columns: Sequence[str], shown: str) -> dict[str, np.ndarray]:
+    """Returns column name -> values (shape (n_rows,); ``step`` int64, the others float64) of a
+    history CSV; ``shown`` names the file in errors.
+
+    Raises PipelineError if the file is missing or empty, its header is not ``columns``, a value is not
+    a finite number, or the steps are not strictly increasing integers >= 0.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            rows = list(csv.reader(file))
+    except FileNotFoundError:
+        raise PipelineError(f"{shown}: missing; expected the history its train stage writes") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise PipelineError(f"{shown}: cannot read ({error})") from error
+    if not rows or rows[0] != list(columns):
+        header = ",".join(rows[0]) if rows else "nothing"
+        raise PipelineError(f"{shown}: header is {header!r}; expected {','.join(columns)!r}")
+    if len(rows) == 1:
+        raise PipelineError(f"{shown}: no rows after the header; expected one row per recorded step")
+    values: list[list[float]] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(columns):
+            raise PipelineError(f"{shown}: line {line} has {len(row)} values; expected {len(columns)}")
+        try:
+            numbers = [int(row[0])] + [float(value) for value in row[1:]]
+        except ValueError:
+            raise PipelineError(f"{shown}: line {line} = {','.join(row)!r}: expected an integer step "
+                                "and numbers") from None
+        if not all(math.isfinite(number) for number in numbers):
+            raise PipelineError(f"{shown}: line {line} = {','.join(row)!r}: expected finite numbers")
+        values.append(numbers)
+    table = np.array(values, dtype=np.float64)
+    history = {name: table[:, i] for i, name in enumerate(columns)}
+    history["step"] = table[:, 0].astype(np.int64)
+    if history["step"][0] < 0 or np.any(np.diff(history["step"]) <= 0):
+        raise PipelineError(f"{shown}: steps are not increasing integers from >= 0")
+    return history
+
+
+def read_weights(path: Path, shown: str, num_outputs: int = 10) -> np.ndarray:
+    """Returns a run's final weights, shape (785, num_outputs): pixel rows 0..783, then the bias;
+    ``shown`` names the file in errors."""
+    try:
+        weights = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise PipelineError(f"{shown}: missing; expected the weights its train stage writes") from None
+    except (OSError, ValueError) as error:
+        raise PipelineError(f"{shown}: not a NumPy array file ({error})") from error
+    if weights.shape != (WEIGHT_ROWS, num_outputs) or weights.dtype.kind != "f" or not np.all(np.isfinite(weights)):
+        raise PipelineError(f"{shown}: {weights.dtype} array of shape {weights.shape}; expected "
+                            f"finite floats of shape ({WEIGHT_ROWS}, {num_outputs})")
+    return weights
