@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax, sigmoid, softmax
+from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax, product, sigmoid, softmax
 
 
 def objective(model, X, Y):
@@ -123,8 +123,8 @@ def test_accuracy_counts_predictions_equal_to_targets():
 
 @pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
 def test_logits_of_a_data_set_are_X_w(model_class):
-    # logits() asks BLAS for w^T X^T, the faster operand order for a whole data set: the same sums,
-    # to the bit with some BLAS kernels, to the last bit with others (~2e-16 relative).
+    # logits() multiplies in blocks of rows (models.product): the same sums, added in the unpacked
+    # kernel's order, so equal to one X @ w up to the last bit (~3e-15 relative).
     rng = np.random.default_rng(7)
     X = np.concatenate([rng.integers(0, 256, (3000, 784)) / 127.5 - 1, np.ones((3000, 1))], axis=1)
     model = model_class()
@@ -134,19 +134,35 @@ def test_logits_of_a_data_set_are_X_w(model_class):
     np.testing.assert_allclose(z, X @ model.w, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("shape", [(20000, 785, 10), (128, 785, 10), (127, 785, 10), (4005, 785, 1), (1, 785, 10),
+                                   (3, 4, 2)])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_product_in_blocks_of_rows_is_the_matrix_product(shape, transposed):
+    # Shapes with and without a shorter last block, a single row, and A = X^T (the gradient's
+    # operand, Fortran-ordered) as well as X.
+    M, K, N = shape
+    rng = np.random.default_rng(M + K + N)
+    A = rng.normal(size=(K, M)).T if transposed else rng.normal(size=(M, K))
+    B = rng.normal(size=(K, N))
+    result = product(A, B)
+    assert result.shape == (M, N) and result.flags.c_contiguous
+    # Error bound of a K-term dot product, on the scale of sum_k |a_k b_k| (~K^0.5 here).
+    np.testing.assert_allclose(result, A @ B, rtol=0, atol=K * 2.3e-16 * np.sqrt(K))
+
+
 @pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
-def test_loss_and_gradient_are_those_of_one_forward_pass_to_the_bit(model_class):
+def test_loss_and_gradient_are_those_of_one_forward_pass(model_class):
     rng = np.random.default_rng(11)
     X, Y = random_problem(model_class.num_outputs, rng, num_samples=128, num_inputs=785)
     model = model_class(l2_lambda=0.3, num_inputs=785)
     model.w = rng.normal(0, 0.05, model.w.shape)
     w_before = model.w.copy()
     loss, gradient = model.loss_and_gradient(X, Y)
-    z = X @ model.w
-    Yhat = model.activation(z)
-    assert loss == model.loss_from_logits(z, Y)
-    # The textbook expression, which gradient() computes in place on the product's buffer.
-    np.testing.assert_array_equal(gradient, -(X.T @ (Y - Yhat)) / 128 + 2 * 0.3 * model.w)
+    z = model.logits(X)
+    assert loss == model.loss_from_logits(z, Y)  # the same bits: shared exponentials, same operations
+    # The textbook expression with plain products; the blocked products add in another order.
+    Yhat = model.activation(X @ model.w)
+    np.testing.assert_allclose(gradient, -(X.T @ (Y - Yhat)) / 128 + 2 * 0.3 * model.w, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(model.w, w_before)
 
 

@@ -1,10 +1,12 @@
 """The training loop: batching, shuffling, validation schedule, early stopping, divergence."""
 
+import threading
+
 import numpy as np
 import pytest
 
 from mnist_report.data import Split
-from mnist_report.models import LogisticRegression, SoftmaxRegression
+from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax
 from mnist_report.trainer import (
     DivergedError, batches, epoch_order, should_stop_early, train, validation_interval,
 )
@@ -142,3 +144,48 @@ def test_batch_larger_than_training_set_is_refused():
     with pytest.raises(Exception, match="batch_size 16 is larger than the training set"):
         train(LogisticRegression(num_inputs=8), train_set, train_set, learning_rate=0.1, epochs=1, batch_size=16,
               shuffle=False, early_stopping=False, seed=0)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_each_validation_is_that_of_the_weights_of_its_step(early_stopping):
+    # Validations run on two threads (half the validation set each, then the training accuracy on
+    # the second thread, from a copy of the weights, while SGD goes on). Replayed here step by step
+    # in one thread, each figure must be that of the weights of its step.
+    rng = np.random.default_rng(4)
+    train_set, val_set = synthetic_split(400, rng, task="softmax"), synthetic_split(60, rng, task="softmax")
+    if early_stopping:  # validation labels that training does not learn: the run stops early
+        val_set = Split(val_set.X, val_set.Y[:, ::-1].copy(), 9 - val_set.labels)
+    model = SoftmaxRegression(num_inputs=8)
+    seen = []
+    result = train(model, train_set, val_set, learning_rate=0.5, epochs=30, batch_size=20, shuffle=False,
+                   early_stopping=early_stopping, seed=0,
+                   on_epoch=lambda epoch, history: seen.append(len(history.train_accuracy)))
+    history = result.history
+    assert (result.early_stop_epoch is not None) == early_stopping
+    assert len(history.train_accuracy) == len(history.val_loss) == len(history.val_step)
+    replay, expected, expected_val_loss, expected_val_accuracy = SoftmaxRegression(num_inputs=8), [], [], []
+    for step in range(result.steps):
+        batch = slice((step % 20) * 20, (step % 20) * 20 + 20)
+        X, Y = train_set.X[batch], train_set.Y[batch]
+        replay.w -= 0.5 * replay.gradient(X, Y, replay.forward(X))
+        if step in history.val_step:
+            expected.append(np.mean(np.argmax(train_set.X @ replay.w, axis=1) == train_set.labels))
+            z_val = val_set.X @ replay.w
+            expected_val_loss.append(-np.mean(np.sum(val_set.Y * log_softmax(z_val), axis=1)))
+            expected_val_accuracy.append(np.mean(np.argmax(z_val, axis=1) == val_set.labels))
+    assert history.train_accuracy == expected
+    assert history.val_accuracy == expected_val_accuracy
+    np.testing.assert_allclose(history.val_loss, expected_val_loss, rtol=1e-12)
+    assert 0.3 < min(expected) < max(expected) <= 1  # the accuracies vary: the check can fail
+    # During training, at most the latest validation's accuracy is still being computed.
+    assert all(count >= (epoch + 1) * 5 - 1 for epoch, count in enumerate(seen))
+
+
+def test_a_run_that_ends_with_an_error_leaves_no_thread_behind():
+    rng = np.random.default_rng(0)
+    train_set, val_set = synthetic_split(256, rng, task="softmax"), synthetic_split(20, rng, task="softmax")
+    before = threading.active_count()
+    with pytest.raises(DivergedError):
+        train(SoftmaxRegression(l2_lambda=1.0, num_inputs=8), train_set, val_set, learning_rate=1000.0,
+              epochs=50, batch_size=16, shuffle=False, early_stopping=False, seed=0)
+    assert threading.active_count() == before

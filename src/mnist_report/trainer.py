@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mnist_report.data import Split
 from mnist_report.errors import PipelineError
-from mnist_report.models import LinearModel
+from mnist_report.models import LinearModel, product
 
 #: Early stopping waits this many validations without improvement (the original's rule).
 PATIENCE = 10
@@ -80,6 +81,64 @@ def validation_interval(num_samples: int, batch_size: int) -> int:
     return max(1, (num_samples // batch_size) // 5)
 
 
+class Validations:
+    """Runs the validations of one run on two threads: the caller's and one worker.
+
+    A validation needs ``X w`` for the validation set (10000 x 785) and the training set (20000 x 785).
+    Early stopping needs the validation loss at once; nothing needs the training accuracy before the
+    run ends. So the two threads share the validation set's product, half each, and the worker then
+    computes the training accuracy while the caller's thread goes on with SGD. Every product runs on
+    one core (``models.product``), so the two threads keep both cores busy: the softmax run takes
+    ~3.5 instead of ~6.3 s. Deterministic all the same: the split depends on the shapes alone, the
+    worker gets its own copy of the weights of the moment, and at most one training accuracy is in
+    flight, so they arrive in order. Use as a context manager: leaving it normally appends the last
+    training accuracy; leaving it with an exception waits for the worker and drops it.
+    """
+
+    def __init__(self, model: LinearModel, train_set: Split, val_set: Split, history: History):
+        self.model, self.train_set, self.val_set, self.history = model, train_set, val_set, history
+        self.pending: Future | None = None  # the latest validation's training accuracy
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validation")
+
+    def validate(self, step: int) -> None:
+        """Appends the validation loss and accuracy of the current weights, after ``step``, to the
+        history, and starts computing their training accuracy."""
+        self.collect()
+        w = self.model.w.copy()
+        X_val = self.val_set.X
+        half = len(X_val) // 2
+        z_val = np.empty((len(X_val), w.shape[1]))
+        # The worker's queue: its half of z_val, then the training accuracy.
+        their_half = self.worker.submit(product, X_val[half:], w, out=z_val[half:])
+        self.pending = self.worker.submit(accuracy_of, self.model, w, self.train_set)
+        product(X_val[:half], w, out=z_val[:half])
+        their_half.result()
+        self.history.val_step.append(step)
+        self.history.val_loss.append(self.model.loss_from_logits(z_val, self.val_set.Y))
+        self.history.val_accuracy.append(float(np.mean(self.model.correct(z_val, self.val_set.Y))))
+
+    def collect(self) -> None:
+        """Waits for the training accuracy in flight, if any, and appends it to the history."""
+        if self.pending is not None:
+            self.history.train_accuracy.append(self.pending.result())
+            self.pending = None
+
+    def __enter__(self) -> Validations:
+        return self
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        try:
+            if error_type is None:
+                self.collect()
+        finally:
+            self.worker.shutdown(wait=True, cancel_futures=True)
+
+
+def accuracy_of(model: LinearModel, w: np.ndarray, data: Split) -> float:
+    """Returns the fraction of ``data`` that ``model`` with weights ``w`` classifies right."""
+    return float(np.mean(model.correct(product(data.X, w), data.Y)))
+
+
 def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate: float, epochs: int,
           batch_size: int, shuffle: bool, early_stopping: bool, seed: int,
           on_epoch: Callable[[int, History], None] | None = None) -> TrainingResult:
@@ -89,6 +148,8 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
     seeded once per run (``RandomState(seed).shuffle``), as the original does, so that the batches are
     the original's. Early stopping keeps the weights of the moment it stops.
     Raises DivergedError at the first step whose training loss or updated weights are inf or NaN.
+    ``on_epoch`` sees the history at the end of each epoch, where ``train_accuracy`` may still lack
+    the latest validation's entry (see Validations); it is complete when ``train`` returns.
     """
     X, Y = train_set.X, train_set.Y
     num_samples = X.shape[0]
@@ -97,39 +158,32 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
     interval = validation_interval(num_samples, batch_size)
     rng = np.random.RandomState(seed) if shuffle else None
     history = History()
+    early_stop_epoch = None
     step = 0
-    for epoch in range(epochs):
-        for batch in batches(num_samples, batch_size, epoch_order(num_samples, rng)):
-            X_batch, Y_batch = X[batch], Y[batch]
-            # Overflow is not warned about but caught: a non-finite loss or weight ends the run below.
-            with np.errstate(over="ignore", invalid="ignore"):
-                loss, gradient = model.loss_and_gradient(X_batch, Y_batch)
-                model.w -= learning_rate * gradient
-            if not (math.isfinite(loss) and np.isfinite(model.w).all()):
-                raise DivergedError(f"diverged at step {step} (epoch {epoch}): training loss {loss}, "
-                                    f"largest |weight| {np.abs(model.w).max()}")
-            history.train_loss.append(loss)
-            if step % interval == 0:
-                validate(model, train_set, val_set, step, history)
-                if early_stopping and should_stop_early(history.val_loss):
-                    return TrainingResult(history, early_stop_epoch=epoch, steps=step + 1)
-            step += 1
-        if on_epoch is not None:
-            on_epoch(epoch, history)
-    return TrainingResult(history, early_stop_epoch=None, steps=step)
-
-
-def validate(model: LinearModel, train_set: Split, val_set: Split, step: int, history: History) -> None:
-    """Appends the validation loss and accuracy and the training accuracy after ``step`` to ``history``.
-
-    One product ``X w`` per set gives both loss and accuracy (the original computes it twice for the
-    validation set; the numbers are the same).
-    """
-    z_val = model.logits(val_set.X)
-    history.val_step.append(step)
-    history.val_loss.append(model.loss_from_logits(z_val, val_set.Y))
-    history.val_accuracy.append(float(np.mean(model.correct(z_val, val_set.Y))))
-    history.train_accuracy.append(model.accuracy(train_set.X, train_set.Y))
+    with Validations(model, train_set, val_set, history) as validations:
+        for epoch in range(epochs):
+            for batch in batches(num_samples, batch_size, epoch_order(num_samples, rng)):
+                X_batch, Y_batch = X[batch], Y[batch]
+                # Overflow is not warned about but caught: a non-finite loss or weight ends the run below.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    loss, gradient = model.loss_and_gradient(X_batch, Y_batch)
+                    model.w -= learning_rate * gradient
+                if not (math.isfinite(loss) and np.isfinite(model.w).all()):
+                    raise DivergedError(f"diverged at step {step} (epoch {epoch}): training loss {loss}, "
+                                        f"largest |weight| {np.abs(model.w).max()}")
+                history.train_loss.append(loss)
+                if step % interval == 0:
+                    validations.validate(step)
+                    if early_stopping and should_stop_early(history.val_loss):
+                        early_stop_epoch = epoch
+                        break
+                step += 1
+            if early_stop_epoch is not None:
+                step += 1  # the step that stopped the run was taken
+                break
+            if on_epoch is not None:
+                on_epoch(epoch, history)
+    return TrainingResult(history, early_stop_epoch=early_stop_epoch, steps=step)
 
 
 def final_metrics(model: LinearModel, train_set: Split, val_set: Split, result: TrainingResult) -> dict:
