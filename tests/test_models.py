@@ -6,7 +6,9 @@ import warnings
 import numpy as np
 import pytest
 
-from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax, product, sigmoid, softmax
+from mnist_report.models import (
+    SMALL_PRODUCT, LogisticRegression, SoftmaxRegression, log_softmax, product, row_blocks, sigmoid, softmax,
+)
 
 
 def objective(model, X, Y):
@@ -146,8 +148,36 @@ def test_product_in_blocks_of_rows_is_the_matrix_product(shape, transposed):
     B = rng.normal(size=(K, N))
     result = product(A, B)
     assert result.shape == (M, N) and result.flags.c_contiguous
-    # Error bound of a K-term dot product, on the scale of sum_k |a_k b_k| (~K^0.5 here).
-    np.testing.assert_allclose(result, A @ B, rtol=0, atol=K * 2.3e-16 * np.sqrt(K))
+    # Bound on the rounding error of a K-term dot product: K * eps * sum_k |a_k b_k|.
+    np.testing.assert_allclose(result, A @ B, rtol=0, atol=K * 2.3e-16 * (np.abs(A) @ np.abs(B)).max())
+
+
+@pytest.mark.parametrize("M, K, N, expected", [
+    (20000, 785, 10, 127),  # 157 blocks of 127 rows + 61: the fewest under 10^6 multiply-adds each
+    (128, 785, 10, 64),     # a batch: 2 x 64 (128 rows would be 1004800 multiply-adds)
+    (127, 785, 10, 127),    # fits in one block
+    (785, 128, 10, 393),    # the gradient's X^T (D): 393 + 392
+    (4005, 785, 1, 1002),   # binary training set: 3 x 1002 + 999
+    (5, 10**7, 1, 1),       # a row alone is over the limit: one row per block
+])
+def test_row_blocks_are_the_fewest_within_the_small_kernels_limit(M, K, N, expected):
+    rows = row_blocks(M, K, N)
+    assert rows == expected
+    if K * N <= SMALL_PRODUCT:
+        most_rows = SMALL_PRODUCT // (K * N)
+        assert rows * K * N <= SMALL_PRODUCT  # each block takes the unpacked kernel
+        assert math.ceil(M / rows) == math.ceil(M / most_rows)  # and no more blocks than needed
+
+
+def test_product_writes_into_out_and_refuses_a_wrong_shape():
+    rng = np.random.default_rng(2)
+    A, B = rng.normal(size=(300, 785)), rng.normal(size=(785, 10))
+    out = np.full((600, 10), np.nan)
+    assert product(A, B, out=out[300:]) is not None
+    np.testing.assert_allclose(out[300:], A @ B, rtol=1e-12, atol=1e-12)
+    assert np.isnan(out[:300]).all()
+    with pytest.raises(ValueError, match=r"out has shape \(300, 9\), expected \(300, 10\)"):
+        product(A, B, out=np.empty((300, 9)))
 
 
 @pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])

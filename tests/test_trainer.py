@@ -189,3 +189,19 @@ def test_a_run_that_ends_with_an_error_leaves_no_thread_behind():
         train(SoftmaxRegression(l2_lambda=1.0, num_inputs=8), train_set, val_set, learning_rate=1000.0,
               epochs=50, batch_size=16, shuffle=False, early_stopping=False, seed=0)
     assert threading.active_count() == before
+
+
+def test_an_error_on_the_worker_thread_ends_the_run_with_it_and_no_thread_behind(monkeypatch):
+    import mnist_report.trainer as trainer
+
+    def failing_accuracy(model, w, data):
+        raise MemoryError("worker could not allocate")
+
+    monkeypatch.setattr(trainer, "accuracy_of", failing_accuracy)
+    rng = np.random.default_rng(0)
+    train_set, val_set = synthetic_split(64, rng, task="softmax"), synthetic_split(20, rng, task="softmax")
+    before = threading.active_count()
+    with pytest.raises(MemoryError, match="worker could not allocate"):
+        train(SoftmaxRegression(num_inputs=8), train_set, val_set, learning_rate=0.1, epochs=3, batch_size=8,
+              shuffle=False, early_stopping=False, seed=0)
+    assert threading.active_count() == before

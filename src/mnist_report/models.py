@@ -12,6 +12,8 @@ The loss they report is ``C`` alone, as the original's figures are.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -21,30 +23,44 @@ import numpy as np
 SMALL_PRODUCT = 1_000_000
 
 
-def product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Returns ``A @ B``   (M, K) @ (K, N) -> (M, N), computed in equal blocks of rows of ``A`` small
-    enough (``rows * K * N <= SMALL_PRODUCT``) for BLAS's unpacked kernel; written into ``out`` (C-
-    contiguous) if given, else into a new C-contiguous array.
+def row_blocks(M: int, K: int, N: int) -> int:
+    """Returns the rows per block for ``product``: the fewest blocks of at most ``SMALL_PRODUCT``
+    multiply-adds each (``rows * K * N``), as even as whole blocks of one size allow."""
+    most_rows = max(1, SMALL_PRODUCT // (K * N))
+    blocks = math.ceil(M / most_rows)
+    return math.ceil(M / blocks)
 
-    Why: with N = 1 or 10 outputs, packing costs as much as multiplying, so the unpacked kernel on one
+
+def product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Returns ``A @ B``   (M, K) @ (K, N) -> (M, N), computed in blocks of ``row_blocks(M, K, N)``
+    rows of ``A`` (the last one shorter) small enough for BLAS's unpacked kernel; written into ``out``
+    (M, N) if given, else into a new C-contiguous array.
+
+    Why: with N = 10 outputs, packing costs as much as multiplying, so the unpacked kernel on one
     core is as fast as the packed one on two (9.9 vs 9.3 ms for the 20000 x 785 training set, 46 vs
     55 us for a 128-row batch). That leaves the second core free for the trainer's second thread
     (``trainer.Validations``). The blocks are one stacked ``matmul`` call, which releases the GIL once.
     Exact in the sense that matters: each element is still one K-term dot product within one call;
     only the kernel's order of additions differs from a single ``A @ B`` (last bit, <= ~3e-15
-    relative; it also varies with the block's number of rows). No sum is split across threads, so
-    the bits depend on the shapes alone, not on the thread count or on timing.
+    relative; it also varies with the block's number of rows). For N = 10 no sum is split across
+    threads, so the bits depend on the shapes alone, not on the thread count or on timing. With
+    N = 1 (the binary task) NumPy calls BLAS's matrix-vector product instead, which OpenBLAS
+    splits over its threads for large blocks: there, as with a plain ``A @ B``, the bits depend on
+    the BLAS thread count too (never on timing).
     """
     (M, K), N = A.shape, B.shape[1]
-    out = np.empty((M, N)) if out is None else out
-    if M == 0:
+    if out is None:
+        out = np.empty((M, N))
+    elif out.shape != (M, N):
+        raise ValueError(f"product: out has shape {out.shape}, expected {(M, N)}")
+    if M == 0 or K * N == 0:
+        out[...] = 0.0
         return out
-    most_rows = max(1, SMALL_PRODUCT // (K * N))
-    rows = -(-M // -(-M // most_rows))  # M split into ceil(M / most_rows) blocks, as equal as can be
+    rows = row_blocks(M, K, N)
     stacked = (M // rows) * rows
-    # Views, not copies, for A's rows as X or X^T, and for out's, which is contiguous; the last,
-    # shorter block, if any, is one more call.
-    np.matmul(A[:stacked].reshape(-1, rows, K), B, out=out[:stacked].reshape(-1, rows, N, copy=False))
+    # Splitting axis 0 into (blocks, rows) is always a view, of A (X or X^T) as of out, so the
+    # products land in out; the shorter last block, if any, is one more call.
+    np.matmul(A[:stacked].reshape(-1, rows, K), B, out=out[:stacked].reshape(-1, rows, N))
     if stacked < M:
         np.matmul(A[stacked:], B, out=out[stacked:])
     return out

@@ -38,7 +38,7 @@ def history_csvs(train_loss: Sequence[float], val_step: Sequence[int], val_loss:
     train_rows = [",".join(TRAIN_COLUMNS)] + [f"{s},{loss!r}" for s, loss in enumerate(train_loss)]
     val_rows = [",".join(VALIDATION_COLUMNS)] + [
         f"{s},{loss!r},{val_acc!r},{train_acc!r}"
-        for s, loss, val_acc, train_acc in zip(val_step, val_loss, val_accuracy, train_accuracy)]
+        for s, loss, val_acc, train_acc in zip(val_step, val_loss, val_accuracy, train_accuracy, strict=True)]
     return "\n".join(train_rows) + "\n", "\n".join(val_rows) + "\n"
 
 

@@ -88,8 +88,8 @@ class Validations:
     Early stopping needs the validation loss at once; nothing needs the training accuracy before the
     run ends. So the two threads share the validation set's product, half each, and the worker then
     computes the training accuracy while the caller's thread goes on with SGD. Every product runs on
-    one core (``models.product``), so the two threads keep both cores busy: the softmax run takes
-    ~3.5 instead of ~6.3 s. Deterministic all the same: the split depends on the shapes alone, the
+    one core (``models.product``), so the two threads keep both cores busy (the softmax run in
+    about half the time of one thread; README, Speed). Deterministic all the same: the split depends on the shapes alone, the
     worker gets its own copy of the weights of the moment, and at most one training accuracy is in
     flight, so they arrive in order. Use as a context manager: leaving it normally appends the last
     training accuracy; leaving it with an exception waits for the worker and drops it.
