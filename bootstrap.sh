@@ -2,6 +2,7 @@
 # Sets everything up on a fresh Debian/Ubuntu machine, then does one thing:
 #   bash bootstrap.sh report   runs the whole pipeline (`dvc repro`) to report/build/report.pdf
 #   bash bootstrap.sh test     downloads the data (`dvc repro download`) and runs the tests
+#   bash bootstrap.sh benchmark [options]   downloads the data and times training (benchmarks/train_speed.py)
 # Set-up: a Python >= 3.11 virtual environment in .venv with the pinned packages of
 # requirements.lock, and TeX Live from Debian's packages when latexmk/pdflatex are missing.
 set -euo pipefail
@@ -80,8 +81,15 @@ case "${1:-}" in
         dvc repro download
         python -m pytest
         ;;
+    benchmark)
+        # Training speed against the straightforward baseline (README, Speed); no TeX needed.
+        setup_python
+        export PATH="$PWD/.venv/bin:$PATH"
+        dvc repro download
+        python benchmarks/train_speed.py "${@:2}"
+        ;;
     *)
-        echo "usage: bash bootstrap.sh report|test" >&2
+        echo "usage: bash bootstrap.sh report|test|benchmark [benchmark options]" >&2
         exit 2
         ;;
 esac
