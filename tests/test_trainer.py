@@ -192,12 +192,11 @@ def test_a_run_that_ends_with_an_error_leaves_no_thread_behind():
 
 
 def test_an_error_on_the_worker_thread_ends_the_run_with_it_and_no_thread_behind(monkeypatch):
-    import mnist_report.trainer as trainer
-
-    def failing_accuracy(model, w, data):
+    # The training accuracy is the worker's job (model.accuracy with a copy of the weights).
+    def failing_accuracy(model, X, Y, w=None):
         raise MemoryError("worker could not allocate")
 
-    monkeypatch.setattr(trainer, "accuracy_of", failing_accuracy)
+    monkeypatch.setattr(SoftmaxRegression, "accuracy", failing_accuracy)
     rng = np.random.default_rng(0)
     train_set, val_set = synthetic_split(64, rng, task="softmax"), synthetic_split(20, rng, task="softmax")
     before = threading.active_count()

@@ -133,9 +133,15 @@ class LinearModel:
         z = self.logits(X)
         return self.loss_from_logits(z, Y), self.gradient(X, Y, self.activation(z))
 
-    def accuracy(self, X: np.ndarray, Y: np.ndarray) -> float:
-        """Returns the fraction of samples whose prediction equals the target."""
-        return float(np.mean(self.correct(self.logits(X), Y)))
+    def accuracy(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
+        """Returns the fraction of samples whose prediction equals the target, with weights ``w``
+        (785, K) if given (the trainer's copy of a moment's weights), else the model's own."""
+        return self.accuracy_from_logits(product(X, self.w if w is None else w), Y)
+
+    @classmethod
+    def accuracy_from_logits(cls, z: np.ndarray, Y: np.ndarray) -> float:
+        """Returns the fraction of samples whose prediction from the logits ``z`` equals the target."""
+        return float(np.mean(cls.correct(z, Y)))
 
     @staticmethod
     def activation(z: np.ndarray) -> np.ndarray:

@@ -89,10 +89,11 @@ class Validations:
     run ends. So the two threads share the validation set's product, half each, and the worker then
     computes the training accuracy while the caller's thread goes on with SGD. Every product runs on
     one core (``models.product``), so the two threads keep both cores busy (the softmax run in
-    about half the time of one thread; README, Speed). Deterministic all the same: the split depends on the shapes alone, the
-    worker gets its own copy of the weights of the moment, and at most one training accuracy is in
-    flight, so they arrive in order. Use as a context manager: leaving it normally appends the last
-    training accuracy; leaving it with an exception waits for the worker and drops it.
+    about half the time of one thread; README, Speed). Deterministic all the same: the split
+    depends on the shapes alone, the worker gets its own copy of the weights of the moment, and at
+    most one training accuracy is in flight, so they arrive in order. Use as a context manager:
+    leaving it normally appends the last training accuracy; leaving it with an exception waits for
+    the worker and drops it.
     """
 
     def __init__(self, model: LinearModel, train_set: Split, val_set: Split, history: History):
@@ -110,12 +111,12 @@ class Validations:
         z_val = np.empty((len(X_val), w.shape[1]))
         # The worker's queue: its half of z_val, then the training accuracy.
         their_half = self.worker.submit(product, X_val[half:], w, out=z_val[half:])
-        self.pending = self.worker.submit(accuracy_of, self.model, w, self.train_set)
+        self.pending = self.worker.submit(self.model.accuracy, self.train_set.X, self.train_set.Y, w)
         product(X_val[:half], w, out=z_val[:half])
         their_half.result()
         self.history.val_step.append(step)
         self.history.val_loss.append(self.model.loss_from_logits(z_val, self.val_set.Y))
-        self.history.val_accuracy.append(float(np.mean(self.model.correct(z_val, self.val_set.Y))))
+        self.history.val_accuracy.append(self.model.accuracy_from_logits(z_val, self.val_set.Y))
 
     def collect(self) -> None:
         """Waits for the training accuracy in flight, if any, and appends it to the history."""
@@ -132,11 +133,6 @@ class Validations:
                 self.collect()
         finally:
             self.worker.shutdown(wait=True, cancel_futures=True)
-
-
-def accuracy_of(model: LinearModel, w: np.ndarray, data: Split) -> float:
-    """Returns the fraction of ``data`` that ``model`` with weights ``w`` classifies right."""
-    return float(np.mean(model.correct(product(data.X, w), data.Y)))
 
 
 def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate: float, epochs: int,
@@ -193,8 +189,8 @@ def final_metrics(model: LinearModel, train_set: Split, val_set: Split, result: 
     return {
         "train_loss": model.loss_from_logits(z_train, train_set.Y),
         "val_loss": model.loss_from_logits(z_val, val_set.Y),
-        "train_accuracy": float(np.mean(model.correct(z_train, train_set.Y))),
-        "val_accuracy": float(np.mean(model.correct(z_val, val_set.Y))),
+        "train_accuracy": model.accuracy_from_logits(z_train, train_set.Y),
+        "val_accuracy": model.accuracy_from_logits(z_val, val_set.Y),
         "early_stop_epoch": result.early_stop_epoch,
         "steps": result.steps,
         "weight_norm_squared": float(np.sum(model.w ** 2)),
