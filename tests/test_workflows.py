@@ -222,6 +222,14 @@ def remove_when_done(request, path: Path) -> None:
         request.addfinalizer(lambda: shutil.rmtree(path, ignore_errors=True))
 
 
+def module_scratch(request, tmp_path_factory, name: str) -> Path:
+    """Returns a new temporary directory for a module-scoped fixture, deleted when the module is done
+    (see :func:`remove_when_done`)."""
+    path = tmp_path_factory.mktemp(name)
+    remove_when_done(request, path)
+    return path
+
+
 @pytest.fixture
 def scratch(request, tmp_path) -> Path:
     """The test's temporary directory, deleted afterwards (see :func:`remove_when_done`)."""
@@ -236,8 +244,7 @@ def baseline(request, tmp_path_factory) -> Project:
     if missing:
         pytest.fail(f"{REPO / 'data' / 'mnist'} lacks {', '.join(missing)}: run `dvc repro download` first",
                     pytrace=False)
-    scratch = tmp_path_factory.mktemp("workflows")
-    remove_when_done(request, scratch)
+    scratch = module_scratch(request, tmp_path_factory, "workflows")
     project = Project(scratch / "baseline", make_environment(scratch))
     project.root.mkdir()
     copy_project_files(project.root)
@@ -285,8 +292,7 @@ class Changed:
 
 @pytest.fixture(scope="module")
 def changed(request, baseline, tmp_path_factory) -> Changed:
-    scratch = tmp_path_factory.mktemp("changed")
-    remove_when_done(request, scratch)
+    scratch = module_scratch(request, tmp_path_factory, "changed")
     project = baseline.copy(scratch / "project")
     old_metrics, old_tex = project.json("metrics/binary.json"), project.read("report/build/report.tex")
     old_params = project.params()
@@ -533,8 +539,7 @@ class Shared:
 @pytest.fixture(scope="module")
 def shared(request, baseline, tmp_path_factory) -> Shared:
     """The baseline pushed to a local-directory remote and pulled into a git clone of it."""
-    scratch = tmp_path_factory.mktemp("shared")
-    remove_when_done(request, scratch)
+    scratch = module_scratch(request, tmp_path_factory, "shared")
     first = baseline.copy(scratch / "first")
     first.dvc("remote", "add", "-d", "local", str(scratch / "remote"))
     first.commit_all("a local-directory remote")
