@@ -6,9 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from mnist_report.models import (
-    SMALL_PRODUCT, LogisticRegression, SoftmaxRegression, log_softmax, product, row_blocks, sigmoid, softmax,
-)
+from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax, sigmoid, softmax
+from mnist_report.speed import SMALL_PRODUCT, product, row_blocks
 
 
 def objective(model, X, Y):
@@ -125,7 +124,7 @@ def test_accuracy_counts_predictions_equal_to_targets():
 
 @pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
 def test_logits_of_a_data_set_are_X_w(model_class):
-    # logits() multiplies in blocks of rows (models.product): the same sums, added in the unpacked
+    # logits() multiplies in blocks of rows (speed.product): the same sums, added in the unpacked
     # kernel's order, so equal to one X @ w up to the last bit (~3e-15 relative).
     rng = np.random.default_rng(7)
     X = np.concatenate([rng.integers(0, 256, (3000, 784)) / 127.5 - 1, np.ones((3000, 1))], axis=1)

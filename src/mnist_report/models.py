@@ -7,63 +7,16 @@ whose gradient is the same expression for both (Tasks 1a, 1b, 4a):
 
     dJ/dw = -(1/N) X^T (Y - Yhat) + 2 lambda w          (785, K)
 
-The loss they report is ``C`` alone, as the original's figures are.
+The loss they report is ``C`` alone, as the original's figures are. The products ``X w`` and
+``X^T (Y - Yhat)`` go through :func:`mnist_report.speed.product`: the same dot products, in
+blocks of rows that run faster.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-
-#: OpenBLAS multiplies ``(M, K) @ (K, N)`` with its unpacked small-matrix kernel, on the calling
-#: thread, when ``M * N * K <= 10**6`` (the SkylakeX kernels this machine's DYNAMIC_ARCH build picks);
-#: above that it copies both operands into packed panels and splits the work over every core.
-SMALL_PRODUCT = 1_000_000
-
-
-def row_blocks(M: int, K: int, N: int) -> int:
-    """Returns the rows per block for ``product``: the fewest blocks of at most ``SMALL_PRODUCT``
-    multiply-adds each (``rows * K * N``), as even as whole blocks of one size allow."""
-    most_rows = max(1, SMALL_PRODUCT // (K * N))
-    blocks = math.ceil(M / most_rows)
-    return math.ceil(M / blocks)
-
-
-def product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Returns ``A @ B``   (M, K) @ (K, N) -> (M, N), computed in blocks of ``row_blocks(M, K, N)``
-    rows of ``A`` (the last one shorter) small enough for BLAS's unpacked kernel; written into ``out``
-    (M, N) if given, else into a new C-contiguous array.
-
-    Why: with N = 10 outputs, packing costs as much as multiplying, so the unpacked kernel on one
-    core is as fast as the packed one on two (9.9 vs 9.3 ms for the 20000 x 785 training set, 46 vs
-    55 us for a 128-row batch). That leaves the second core free for the trainer's second thread
-    (``trainer.Validations``). The blocks are one stacked ``matmul`` call, which releases the GIL once.
-    Exact in the sense that matters: each element is still one K-term dot product within one call;
-    only the kernel's order of additions differs from a single ``A @ B`` (last bit, <= ~3e-15
-    relative; it also varies with the block's number of rows). For N = 10 no sum is split across
-    threads, so the bits depend on the shapes alone, not on the thread count or on timing. With
-    N = 1 (the binary task) NumPy calls BLAS's matrix-vector product instead, which OpenBLAS
-    splits over its threads for large blocks: there, as with a plain ``A @ B``, the bits depend on
-    the BLAS thread count too (never on timing).
-    """
-    (M, K), N = A.shape, B.shape[1]
-    if out is None:
-        out = np.empty((M, N))
-    elif out.shape != (M, N):
-        raise ValueError(f"product: out has shape {out.shape}, expected {(M, N)}")
-    if M == 0 or K * N == 0:
-        out[...] = 0.0
-        return out
-    rows = row_blocks(M, K, N)
-    stacked = (M // rows) * rows
-    # Splitting axis 0 into (blocks, rows) is always a view, of A (X or X^T) as of out, so the
-    # products land in out; the shorter last block, if any, is one more call.
-    np.matmul(A[:stacked].reshape(-1, rows, K), B, out=out[:stacked].reshape(-1, rows, N))
-    if stacked < M:
-        np.matmul(A[stacked:], B, out=out[stacked:])
-    return out
+from mnist_report.speed import product  # A @ B, in row blocks (same sums; see speed.py)
 
 
 def log_sigmoid(z: np.ndarray) -> np.ndarray:

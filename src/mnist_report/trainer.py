@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mnist_report.data import Split
 from mnist_report.errors import PipelineError
-from mnist_report.models import LinearModel, product
+from mnist_report.models import LinearModel
+from mnist_report.speed import Validations
 
 #: Early stopping waits this many validations without improvement (the original's rule).
 PATIENCE = 10
@@ -79,60 +79,6 @@ def should_stop_early(val_loss: list[float], patience: int = PATIENCE) -> bool:
 def validation_interval(num_samples: int, batch_size: int) -> int:
     """Returns the number of steps between validations: a fifth of an epoch (at least 1)."""
     return max(1, (num_samples // batch_size) // 5)
-
-
-class Validations:
-    """Runs the validations of one run on two threads: the caller's and one worker.
-
-    A validation needs ``X w`` for the validation set (10000 x 785) and the training set (20000 x 785).
-    Early stopping needs the validation loss at once; nothing needs the training accuracy before the
-    run ends. So the two threads share the validation set's product, half each, and the worker then
-    computes the training accuracy while the caller's thread goes on with SGD. Every product runs on
-    one core (``models.product``), so the two threads keep both cores busy (the softmax run in
-    about half the time of one thread; README, Speed). Deterministic all the same: the split
-    depends on the shapes alone, the worker gets its own copy of the weights of the moment, and at
-    most one training accuracy is in flight, so they arrive in order. Use as a context manager:
-    leaving it normally appends the last training accuracy; leaving it with an exception waits for
-    the worker and drops it.
-    """
-
-    def __init__(self, model: LinearModel, train_set: Split, val_set: Split, history: History):
-        self.model, self.train_set, self.val_set, self.history = model, train_set, val_set, history
-        self.pending: Future | None = None  # the latest validation's training accuracy
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validation")
-
-    def validate(self, step: int) -> None:
-        """Appends the validation loss and accuracy of the current weights, after ``step``, to the
-        history, and starts computing their training accuracy."""
-        self.collect()
-        w = self.model.w.copy()
-        X_val = self.val_set.X
-        half = len(X_val) // 2
-        z_val = np.empty((len(X_val), w.shape[1]))
-        # The worker's queue: its half of z_val, then the training accuracy.
-        their_half = self.worker.submit(product, X_val[half:], w, out=z_val[half:])
-        self.pending = self.worker.submit(self.model.accuracy, self.train_set.X, self.train_set.Y, w)
-        product(X_val[:half], w, out=z_val[:half])
-        their_half.result()
-        self.history.val_step.append(step)
-        self.history.val_loss.append(self.model.loss_from_logits(z_val, self.val_set.Y))
-        self.history.val_accuracy.append(self.model.accuracy_from_logits(z_val, self.val_set.Y))
-
-    def collect(self) -> None:
-        """Waits for the training accuracy in flight, if any, and appends it to the history."""
-        if self.pending is not None:
-            self.history.train_accuracy.append(self.pending.result())
-            self.pending = None
-
-    def __enter__(self) -> Validations:
-        return self
-
-    def __exit__(self, error_type, error, traceback) -> None:
-        try:
-            if error_type is None:
-                self.collect()
-        finally:
-            self.worker.shutdown(wait=True, cancel_futures=True)
 
 
 def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate: float, epochs: int,
