@@ -36,11 +36,11 @@ figures:
   steps_label: Number of Training Steps
   2b_loss: {y_label: Loss, y_limits: [0, 0.2],
             legend: ["Training loss (mean $\\pm$ std of {block_steps} steps)", Validation loss]}
-  2b_accuracy: {y_label: Accuracy, y_limits: [0.93, 0.99], legend: [Training accuracy, Validation accuracy]}
+  2b_accuracy: {y_label: Accuracy, y_limits: [0.75, 0.95], legend: [Training accuracy, Validation accuracy]}
   2e_loss: {y_label: Training loss, y_limits: [0, 0.2], legend: [Without shuffling, With shuffling]}
   2e_accuracy: {y_label: Validation accuracy, y_limits: null, legend: [Without shuffling, With shuffling]}
-  3b_loss: {y_label: Loss, y_limits: [0.2, 0.6], legend: [Training loss, Validation loss]}
-  3c_accuracy: {y_label: Accuracy, y_limits: [0.89, 0.93], legend: [Training accuracy, Validation accuracy]}
+  3b_loss: {y_label: Loss, y_limits: [0, 0.2], legend: [Training loss, Validation loss]}
+  3c_accuracy: {y_label: Accuracy, y_limits: [0.8, 0.95], legend: [Training accuracy, Validation accuracy]}
   4b_weights: {size_inches: [6.4, 1.6], row_label: "lambda = {l2_lambda:g}"}
   4c_val_accuracy: {y_label: Validation accuracy, y_limits: null, legend: "lambda = {l2_lambda:g}"}
   4e_weight_norm: {x_label: lambda, y_label: squared norm, y_scale: linear,
@@ -131,8 +131,8 @@ def test_training_loss_is_block_means_with_a_one_std_band_and_validation_is_raw(
 
 def test_accuracy_figures_plot_the_validation_history_columns(params, root):
     drawn = build_figures(params, root)
-    for name, run, ylim in [("2b_accuracy", "binary", (0.93, 0.99)),
-                            ("3c_accuracy", "softmax", (0.89, 0.93))]:
+    for name, run, ylim in [("2b_accuracy", "binary", (0.75, 0.95)),
+                            ("3c_accuracy", "softmax", (0.8, 0.95))]:
         validation = read(root, run, "validation")
         for index, column in enumerate(["train_accuracy", "val_accuracy"]):
             x, y = line_data(drawn[name], index)
@@ -200,6 +200,58 @@ def test_a_new_lambda_run_in_params_adds_a_curve_and_a_point(params, root):
     assert len(drawn["4c_val_accuracy"].axes[0].get_lines()) == 4
     np.testing.assert_allclose(line_data(drawn["4e_weight_norm"], 0)[0], [0.01, 0.1, 1.0])
     assert output_paths("softmax_lambda_0_01")["metrics"] in input_paths(params)
+
+
+# --------------------------------------------------------------------------------- y limits
+
+def write_losses(root: Path, run: str, train_loss: np.ndarray, val_loss: np.ndarray) -> None:
+    """Replaces a run's losses, keeping its steps (train: 0..n-1; validation: every 6 steps)."""
+    history = root / "metrics/history" / run
+    (history / "train.csv").write_text(
+        "step,train_loss\n" + "".join(f"{s},{v!r}\n" for s, v in enumerate(train_loss.tolist())))
+    rows = (history / "validation.csv").read_text().splitlines()
+    (history / "validation.csv").write_text("\n".join(
+        [rows[0]] + [",".join([row.split(",")[0], repr(loss)] + row.split(",")[2:])
+                     for row, loss in zip(rows[1:], val_loss.tolist(), strict=True)]) + "\n")
+
+
+def test_limits_that_would_hide_the_losses_are_widened_to_show_all_of_them_and_said(params, root, capsys):
+    # learning_rate: 1000: every loss in the thousands, far above 3b_loss's y_limits [0, 0.2].
+    train_loss = 2000 + 900 * np.sin(np.arange(40))
+    val_loss = 3000 + 10 * np.arange(7.0)
+    write_losses(root, "softmax", train_loss, val_loss)
+    capsys.readouterr()
+    figure = build_figures(params, root)["3b_loss"]
+    blocks = train_loss.reshape(4, 10)
+    lowest = (blocks.mean(axis=1) - blocks.std(axis=1)).min()  # the band's lower edge
+    low, high = figure.axes[0].get_ylim()
+    assert low <= 0 and low <= lowest and high >= val_loss.max() > 3000
+    assert high < 1.1 * val_loss.max()  # widened to the data, not beyond it
+    line = "figures: 3b_loss: most of a curve lies outside y_limits [0, 0.2] (data from"
+    assert capsys.readouterr().out.splitlines() == [
+        f"{line} {lowest:.4g} to {val_loss.max():.4g}); drawn with y from {low:.4g} to {high:.4g} instead"]
+
+
+def test_limits_that_hold_the_data_are_drawn_as_configured_and_silently(params, root, capsys):
+    # The original's zoom: the first steps' losses lie above the range, most of the curve inside.
+    train_loss = 0.05 + 0.01 * np.cos(np.arange(47))
+    train_loss[:10] = 0.7
+    write_losses(root, "binary", train_loss, np.r_[0.69, 0.1 + 0.01 * np.arange(7)])
+    capsys.readouterr()
+    drawn = build_figures(params, root)
+    assert drawn["2b_loss"].axes[0].get_ylim() == (0, 0.2)
+    assert drawn["3c_accuracy"].axes[0].get_ylim() == (0.8, 0.95)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("values, extent, expected", [
+    ([0.5, 0.5, 5.0, 5.0], (0.5, 5.0), (0.0, 1.0)),           # half inside: the zoom is kept
+    ([0.5, 5.0, 5.0, 5.0], (0.5, 5.0), (0.0, 5.0 + 0.25)),    # most outside, above: the top widens
+    ([-1.0, -1.0, 3.0, 0.5], (-1.0, 3.0), (-1.2, 3.2)),       # both sides: 5 % of 4 each
+])
+def test_y_limits_to_draw_by_hand(values, extent, expected):
+    shown = figures.y_limits_to_draw((0.0, 1.0), [np.array([0.5] * 4), np.array(values)], extent)
+    assert shown == pytest.approx(expected)
 
 
 # ------------------------------------------------------------------------------- files written

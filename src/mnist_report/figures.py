@@ -147,15 +147,37 @@ def _legend_above(figure: Figure, handles: list, labels: list[str]) -> None:
         legend.remove()
 
 
+#: Configured y limits are kept while they hold at least this fraction of every curve's points. The
+#: original's zoom clips a few early steps (at most 10 % with the default params); limits that hide
+#: most of a curve (losses in the thousands) would draw a plot that looks empty or wrong.
+KEPT_IF_SHOWING = 0.5
+
+
+def y_limits_to_draw(configured: Sequence[float], curves: Sequence[np.ndarray],
+                     extent: tuple[float, float]) -> tuple[float, float]:
+    """Returns the y limits to draw: ``configured`` (low, high) while at least
+    :data:`KEPT_IF_SHOWING` of every curve's points (each of shape (n,)) lie within them; else the
+    configured range widened to hold ``extent`` (the lowest and highest value drawn, bands
+    included), with a margin of 5 % of the new range on each widened side."""
+    low, high = configured
+    if all(np.mean((values >= low) & (values <= high)) >= KEPT_IF_SHOWING for values in curves if len(values)):
+        return low, high
+    new_low, new_high = min(low, extent[0]), max(high, extent[1])
+    margin = 0.05 * (new_high - new_low)
+    return new_low - margin * (new_low < low), new_high + margin * (new_high > high)
+
+
 def steps_figure(curves: Sequence[Curve], *, x_label: str, y_label: str,
-                 y_limits: Sequence[float] | None, size_inches: Sequence[float]) -> Figure:
+                 y_limits: Sequence[float] | None, size_inches: Sequence[float], name: str = "") -> Figure:
     """Returns a figure of ``curves`` against the step; ``ax.get_lines()[i]`` is ``curves[i]``.
 
     A block-averaged curve's band is a ``fill_between`` collection, in the order of those curves.
+    The y axis spans ``y_limits`` unless they would hide most of a curve: then it is widened to the
+    data (:func:`y_limits_to_draw`) and one console line names the figure ``name`` and both ranges.
     """
     figure = Figure(figsize=tuple(size_inches), layout="constrained")
     ax = figure.add_subplot()
-    handles = []
+    handles, drawn, lowest, highest = [], [], math.inf, -math.inf
     for curve in curves:
         if curve.block_steps > 1:
             block_step, mean, std = block_mean_std(curve.steps, curve.values, curve.block_steps)
@@ -163,15 +185,26 @@ def steps_figure(curves: Sequence[Curve], *, x_label: str, y_label: str,
             band = ax.fill_between(block_step, mean - std, mean + std, color=line.get_color(),
                                    alpha=0.25, linewidth=0)
             handles.append((band, line))  # one legend entry: the line drawn over its band
+            drawn.append(mean)
+            bottom, top = mean - std, mean + std
         else:
             (line,) = ax.plot(curve.steps, curve.values, linestyle=curve.linestyle)
             handles.append(line)
+            drawn.append(np.asarray(curve.values, dtype=np.float64))
+            bottom = top = drawn[-1]
+        if len(drawn[-1]):
+            lowest, highest = min(lowest, float(np.min(bottom))), max(highest, float(np.max(top)))
     _legend_above(figure, handles, [curve.label for curve in curves])
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     ax.set_xlim(left=0)
     if y_limits is not None:
-        ax.set_ylim(*y_limits)
+        shown = y_limits_to_draw(tuple(y_limits), drawn, (lowest, highest))
+        if shown != tuple(y_limits):
+            print(f"figures: {name or y_label}: most of a curve lies outside y_limits "
+                  f"[{y_limits[0]:g}, {y_limits[1]:g}] (data from {lowest:.4g} to {highest:.4g}); "
+                  f"drawn with y from {shown[0]:.4g} to {shown[1]:.4g} instead", flush=True)
+        ax.set_ylim(*shown)
     ax.grid(alpha=0.3)
     return figure
 
@@ -255,7 +288,7 @@ def build_figures(params: dict[str, Any], root: Path = Path(".")) -> dict[str, F
 
     def step_figure(name: str, curves: list[Curve]) -> Figure:
         return steps_figure(curves, x_label=figures["steps_label"], y_label=figures[name]["y_label"],
-                            y_limits=figures[name]["y_limits"], size_inches=figures["size_inches"])
+                            y_limits=figures[name]["y_limits"], size_inches=figures["size_inches"], name=name)
 
     def loss_and_accuracy(loss_name: str, accuracy_name: str, run: str) -> dict[str, Figure]:
         loss_labels, accuracy_labels = labels(loss_name), labels(accuracy_name)
