@@ -737,3 +737,14 @@ def test_one_epoch_is_singular(repo):
     params["defaults"]["epochs"] = 1
     tex = render_repo(root, params)
     assert "1 epochs" not in tex and "for 1 epoch of mini-batch SGD" in tex
+
+
+def test_reproduction_uses_the_tolerance_of_params(repo):
+    root, params = repo
+    published = float(PUBLISHED["binary"]["val_loss"])
+    rewrite_metric(root, "binary", val_loss=published * (1 + 1e-6))
+    assert report.build_context(params, root)["reproduction"]["mismatches"] == 1
+    params["report"]["reproduction_rtol"] = 2e-6
+    table = report.build_context(params, root)["reproduction"]
+    assert table["all_agree"] and table["rtol"] == 2e-6
+    assert r"agree to within a relative difference of \ensuremath{2\times10^{-6}}" in render_repo(root, params)
