@@ -357,3 +357,10 @@ def test_filters_that_make_words():
     assert [latex.count(n) for n in (9, 10)] == ["nine", "10"]
     with pytest.raises(PipelineError, match="filter than expects a Difference"):
         latex.than(0.5)
+
+
+def test_the_roles_table_agrees_with_the_check_of_params():
+    # Until params.py reads roles.ROLES, the two must list the same roles with the same requirements.
+    from mnist_report.params import ROLE_REQUIREMENTS
+
+    assert {role: served.requires for role, served in ROLES.items()} == ROLE_REQUIREMENTS
