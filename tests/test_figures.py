@@ -390,3 +390,34 @@ def test_two_runs_with_one_lambda_are_told_apart_by_name(params, root):
     drawn = build_figures(params, root)
     assert legend_texts(drawn["4c_val_accuracy"]) == [
         "lambda = 0 (softmax)", "lambda = 0 (softmax_again)", "lambda = 0.1", "lambda = 1"]
+
+
+def test_3b_and_3c_draw_the_run_of_role_3b_not_that_of_4b_top(params, root):
+    params["roles"]["3b"] = "softmax_lambda_0_1"  # 4b_top stays softmax: the two roles differ
+    drawn = build_figures(params, root)
+    validation = read(root, "softmax_lambda_0_1", "validation")
+    train = read(root, "softmax_lambda_0_1", "train")
+    x, y = line_data(drawn["3b_loss"], 0)
+    np.testing.assert_allclose(y, block_mean_std(train["step"], train["train_loss"], 10)[1])
+    x, y = line_data(drawn["3b_loss"], 1)
+    np.testing.assert_allclose(y, validation["val_loss"])
+    for index, column in enumerate(["train_accuracy", "val_accuracy"]):
+        x, y = line_data(drawn["3c_accuracy"], index)
+        np.testing.assert_array_equal(x, validation["step"])
+        np.testing.assert_allclose(y, validation[column])
+    top_row_digit_0 = drawn["4b_weights"].axes[0].get_images()[0].get_array()
+    assert top_row_digit_0[0, 0] == pytest.approx(np.load(root / "models/softmax.npy")[0, 0])
+
+
+def test_printed_at_their_layout_width_the_figures_type_is_about_that_of_the_text():
+    # The figures stage draws at figures.size_inches; the templates print each figure at
+    # layout.print_width of the text width. Together they must give type near the text's 11 pt: from
+    # 9 pt (the size of a caption) to 12 pt (4b, at the full width, prints at 11.8), never 7 or 14.
+    from mnist_report import layout
+
+    settings = yaml.safe_load((REPOSITORY / "params.yaml").read_text())["figures"]
+    for name in FIGURE_NAMES:
+        width_inches = settings.get(name, {}).get("size_inches", settings["size_inches"])[0]
+        printed_inches = layout.print_width(name) * layout.TEXT_WIDTH_MM / 25.4
+        printed_points = settings["font_size"] * printed_inches / width_inches
+        assert 9 <= printed_points <= 12, f"{name}: its type prints at {printed_points:.1f} pt"

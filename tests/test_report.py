@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_report import data, pdf, report
+from mnist_report import data, facts_runs, facts_task3, facts_task4, latex, pdf, provenance, report, templates
 from mnist_report.errors import PipelineError
 from mnist_report.published import PUBLISHED
 
@@ -155,7 +155,7 @@ def repo(tmp_path: Path) -> tuple[Path, dict]:
 
 
 def render_repo(root: Path, params: dict) -> str:
-    return report.render(report.build_context(params, root), TEMPLATES)
+    return templates.render(report.build_context(params, root), TEMPLATES)
 
 
 def section(tex: str, task: str) -> str:
@@ -193,7 +193,7 @@ def test_same_inputs_render_the_same_tex(repo):
 
 
 def test_task_ranges_shorten_consecutive_tasks():
-    assert report.task_ranges(["3c", "3b", "3d", "4b", "4c", "2b", "2c"]) == "2b, 2c, 3b--3d, 4b, 4c"
+    assert facts_runs.task_ranges(["3c", "3b", "3d", "4b", "4c", "2b", "2c"]) == "2b, 2c, 3b--3d, 4b, 4c"
 
 
 def test_title_and_authors_are_escaped_for_latex(repo):
@@ -208,17 +208,17 @@ def test_title_and_authors_are_escaped_for_latex(repo):
 
 def test_numbers_round_half_up_from_their_decimal_value():
     # The binary doubles nearest 0.87745 and 0.92135 lie below and above the half: both round up.
-    assert report.percent(0.87745, 2) == r"87.75\,\%" and report.percent(0.92135, 2) == r"92.14\,\%"
-    assert report.fixed(2.675, 2) == "2.68" and report.fixed(0.00005, 4) == "0.0001"
-    assert report.fixed(-0.00004, 4) == "0.0000"  # no negative zero
-    assert report.diff_pp(0.9792759051186017, 0.9789422135161606, 2) == Decimal("0.04")
-    assert report.points(Decimal("-0.43"), 2) == "0.43"
-    assert report.num(1 / (2 * 0.01 * 0.001)) == "50000"
+    assert latex.percent(0.87745, 2) == r"87.75\,\%" and latex.percent(0.92135, 2) == r"92.14\,\%"
+    assert latex.fixed(2.675, 2) == "2.68" and latex.fixed(0.00005, 4) == "0.0001"
+    assert latex.fixed(-0.00004, 4) == "0.0000"  # no negative zero
+    assert latex.diff_pp(0.9792759051186017, 0.9789422135161606, 2) == Decimal("0.04")
+    assert latex.points(Decimal("-0.43"), 2) == "0.43"
+    assert latex.num(1 / (2 * 0.01 * 0.001)) == "50000"
 
 
 def test_counts_are_words_up_to_nine_and_paths_break_after_slashes_only():
-    assert [report.count(n) for n in (0, 3, 9, 10, 15)] == ["zero", "three", "nine", "10", "15"]
-    assert report.path("src/mnist_report/x.py") == r"\texttt{src/\allowbreak{}mnist\_report/\allowbreak{}x.py}"
+    assert [latex.count(n) for n in (0, 3, 9, 10, 15)] == ["zero", "three", "nine", "10", "15"]
+    assert latex.path("src/mnist_report/x.py") == r"\texttt{src/\allowbreak{}mnist\_report/\allowbreak{}x.py}"
 
 
 def test_headings_with_mathematics_give_bookmarks_a_text_form(repo):
@@ -247,9 +247,9 @@ def test_wording_of_the_fixed_phrases(repo):
 
 
 def test_escape_latex_handles_every_special_character_once():
-    assert report.escape_latex("\\&%$#_{}~^") == (r"\textbackslash{}\&\%\$\#\_\{\}\textasciitilde{}"
+    assert latex.escape_latex("\\&%$#_{}~^") == (r"\textbackslash{}\&\%\$\#\_\{\}\textasciitilde{}"
                                                   r"\textasciicircum{}")
-    assert report.escape_latex("two\n\nlines") == "two lines"  # a blank line would end a paragraph
+    assert latex.escape_latex("two\n\nlines") == "two lines"  # a blank line would end a paragraph
 
 
 def test_missing_metric_fails_naming_the_file_and_key(repo):
@@ -265,21 +265,21 @@ def test_missing_metric_fails_naming_the_file_and_key(repo):
 def test_undefined_name_in_the_template_fails_naming_it(repo):
     root, params = repo
     context = report.build_context(params, root)
-    del context["metrics"]["softmax"]["val_loss"]
-    with pytest.raises(PipelineError, match=r"metrics/softmax\.json: missing 'val_loss' \(template .*macros\.tex\.j2:\d+ from task3\.tex\.j2:\d+\)"):
-        report.render(context, TEMPLATES)
+    del context["task3"]["softmax"]["val_loss"]
+    with pytest.raises(PipelineError, match=r"template variable task3\.softmax\.val_loss is undefined \(template .*macros\.tex\.j2:\d+ from task3\.tex\.j2:\d+\)"):
+        templates.render(context, TEMPLATES)
     context = report.build_context(params, root)
-    del context["overfitting"]
-    with pytest.raises(PipelineError, match="template variable 'overfitting' is undefined"):
-        report.render(context, TEMPLATES)
+    del context["task3"]
+    with pytest.raises(PipelineError, match="template variable 'task3' is undefined"):
+        templates.render(context, TEMPLATES)
 
 
 def test_a_number_without_a_filter_is_refused(tmp_path):
     (tmp_path / "t.tex.j2").write_text(r"loss \VAR{value}" + "\n")
     with pytest.raises(PipelineError, match=r"inserts float 0\.5 .*filter.*t\.tex\.j2:1"):
-        report.render({"value": 0.5}, tmp_path, "t.tex.j2")
+        templates.render({"value": 0.5}, tmp_path, "t.tex.j2")
     (tmp_path / "u.tex.j2").write_text(r"\VAR{value|loss} \VAR{value|acc} \VAR{count} \VAR{1e-5|num}" + "\n")
-    assert report.render({"value": 0.5, "count": 3}, tmp_path, "u.tex.j2") == (
+    assert templates.render({"value": 0.5, "count": 3}, tmp_path, "u.tex.j2") == (
         "0.5000 50.00\\,\\% 3 \\ensuremath{10^{-5}}\n")
 
 
@@ -304,7 +304,7 @@ def test_reproduction_agrees_when_the_values_are_the_published_ones(repo):
     context = report.build_context(params, root)
     assert context["reproduction"]["count"] == 10
     assert context["reproduction"]["mismatches"] == 0
-    tex = report.render(context, TEMPLATES)
+    tex = templates.render(context, TEMPLATES)
     assert r"All 10 values agree to within a relative difference of \ensuremath{10^{-10}}" in tex
     assert r"\mismatch \\" not in tex[tex.index(r"\appendixsection{A}"):tex.index(r"\appendixsection{B}")]
 
@@ -320,7 +320,7 @@ def test_reproduction_flags_a_value_changed_on_purpose(repo):
     assert rows["binary", "val_loss"]["relative"] == pytest.approx(1e-6, rel=1e-6)
     assert not rows["binary_shuffled", "early_stop_epoch"]["agrees"]
     assert rows["binary", "train_loss"]["agrees"]
-    tex = report.render(context, TEMPLATES)
+    tex = templates.render(context, TEMPLATES)
     assert r"\textbf{2 of the 10 values disagree}" in tex
     table = tex[tex.index(r"\appendixsection{A}"):tex.index(r"\appendixsection{B}")]
     assert table.count(r"\mismatch \\") == 2
@@ -385,12 +385,12 @@ def test_2e_compares_the_early_stopping_epochs(repo, unshuffled, shuffled, phras
 def test_2e_measures_the_spikes_of_the_validation_loss_from_epoch_1(repo):
     root, params = repo
     context = report.build_context(params, root)
-    shuffling = context["shuffling"]
+    shuffling = context["task2"]["shuffling"]
     # An epoch of the binary task is 4005 // 128 = 31 steps: the validations of steps 0..30 are left out.
     assert (shuffling["steps_per_epoch"], shuffling["first_validation"], shuffling["last_step"]) == (31, 36, 504)
     assert shuffling["rise_shuffled"] < shuffling["rise_unshuffled"]
     assert shuffling["in_figure"]  # the unshuffled run's history is the start of run binary's (Figure 1)
-    tex = section(report.render(context, TEMPLATES), "2e")
+    tex = section(templates.render(context, TEMPLATES), "2e")
     assert "Shuffling does make the descent smoother" in tex
     assert "We leave out the first epoch, steps 0\nto 30" in tex
     assert "it is the validation loss of Figure~\\ref{fig:2b-loss} up to step\n1044" in tex
@@ -422,10 +422,10 @@ def test_2e_says_how_often_and_by_how_much_in_every_order(repo, unshuffled_rises
         loss[:5] += np.array([0.0, 0.5, 0.0, 0.5, 0.0])  # epoch 0 swings: not counted
         write_binary_history(root, run, steps, loss)
     context = report.build_context(params, root)
-    shuffling = context["shuffling"]
+    shuffling = context["task2"]["shuffling"]
     assert (shuffling["rises_unshuffled"], shuffling["rises_shuffled"]) == (unshuffled_rises[0], shuffled_rises[0])
     assert shuffling["rise_unshuffled"] == pytest.approx(unshuffled_rises[0] * (unshuffled_rises[1] - 0.0001))
-    assert phrase in section(report.render(context, TEMPLATES), "2e")
+    assert phrase in section(templates.render(context, TEMPLATES), "2e")
 
 
 def test_2e_finds_spikes_that_recur_every_lcm_of_epoch_and_validation_interval(repo):
@@ -435,7 +435,7 @@ def test_2e_finds_spikes_that_recur_every_lcm_of_epoch_and_validation_interval(r
     loss[(steps % 186 == 18) & (steps > 31)] += 0.1  # after step 18 of the epoch, seen every 6 epochs
     loss[np.arange(175) % 7 == 3] += 0.001  # small rises elsewhere
     write_binary_history(root, "binary_early_stopping", steps, loss)
-    spikes = report.build_context(params, root)["shuffling"]["spikes"]
+    spikes = report.build_context(params, root)["task2"]["shuffling"]["spikes"]
     assert spikes["steps"] == [204, 390, 576, 762, 948] and spikes["period"] == 186
     assert (spikes["epoch_step"], spikes["epochs_between"], spikes["recovers"]) == (18, 6, True)
     tex = " ".join(section(render_repo(root, params), "2e").split())
@@ -444,7 +444,7 @@ def test_2e_finds_spikes_that_recur_every_lcm_of_epoch_and_validation_interval(r
     assert "only every six epochs" in tex
     # The fake history's spikes every 30 steps do not recur at one point of the epoch: no such claim.
     write_binary_history(root, "binary_early_stopping", steps, 0.08 + 0.004 * (np.arange(175) % 5 == 0))
-    assert report.build_context(params, root)["shuffling"]["spikes"] is None
+    assert report.build_context(params, root)["task2"]["shuffling"]["spikes"] is None
     assert "least common multiple" not in render_repo(root, params)
 
 
@@ -544,10 +544,10 @@ def test_4c_and_4e_report_early_stopping_and_the_time_constant_of_the_decay(repo
 def test_4b_roughness_says_which_weights_are_smoother(repo):
     root, params = repo
     context = report.build_context(params, root)
-    weights = context["weights"]
+    weights = context["task4"]["weights"]
     assert (weights["low"]["l2_lambda"], weights["high"]["l2_lambda"]) == (0.0, 1.0)
     assert weights["high"]["roughness"] < weights["low"]["roughness"]
-    tex = report.render(context, TEMPLATES)
+    tex = templates.render(context, TEMPLATES)
     assert "The weights of the stronger penalty are the smoother ones. Without a penalty nothing keeps" in tex
     assert "The two rows have\nseparate colour scales" in tex
 
@@ -565,26 +565,26 @@ def test_4b_says_without_a_penalty_only_when_the_weaker_run_has_lambda_0(repo):
 def test_roughness_ignores_the_scale_and_the_bias():
     rng = np.random.default_rng(1)
     weights = rng.normal(size=(785, 10))
-    assert report.roughness(weights) == pytest.approx(report.roughness(1e-3 * weights))
+    assert facts_task4.roughness(weights) == pytest.approx(facts_task4.roughness(1e-3 * weights))
     changed_bias = weights.copy()
     changed_bias[784] = 100.0
-    assert report.roughness(changed_bias) == report.roughness(weights)
+    assert facts_task4.roughness(changed_bias) == facts_task4.roughness(weights)
     flat = np.ones((785, 10))
-    assert report.roughness(flat) == 0.0 and report.roughness(np.zeros((785, 10))) == 0.0
+    assert facts_task4.roughness(flat) == 0.0 and facts_task4.roughness(np.zeros((785, 10))) == 0.0
 
 
 def test_3d_verdict_follows_the_gap(repo):
     root, params = repo
     context = report.build_context(params, root)
-    assert context["overfitting"]["verdict"] == "early"  # the fake train accuracy pulls ahead slowly
-    assert "So there are early signs of overfitting" in report.render(context, TEMPLATES)
+    assert context["task3"]["overfitting"]["verdict"] == "early"  # the fake train accuracy pulls ahead slowly
+    assert "So there are early signs of overfitting" in templates.render(context, TEMPLATES)
     steps = np.arange(100) * 31
     history = {"step": steps, "val_loss": 0.3 + 0.5 * np.exp(-steps / 800),
                "val_accuracy": 0.9 - 0.2 * np.exp(-steps / 800), "train_accuracy": 0.9 - 0.2 * np.exp(-steps / 800)}
-    assert report.overfitting_facts(history, decimals=2)["verdict"] == "none"
+    assert facts_task3.overfitting_facts(history, decimals=2, loss_decimals=4)["verdict"] == "none"
     # A gap that widens by less than the printed digits does not widen.
     history["train_accuracy"] = history["val_accuracy"] + 0.00004 * steps / steps[-1]
-    facts = report.overfitting_facts(history, decimals=2)
+    facts = facts_task3.overfitting_facts(history, decimals=2, loss_decimals=4)
     assert facts["verdict"] == "none" and facts["gap_last"] == facts["gap_middle"] == 0
 
 
@@ -629,24 +629,24 @@ def git(root: Path, *arguments: str) -> None:
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 def test_git_state_ignores_what_the_pipeline_writes(tmp_path):
-    assert report.git_state(tmp_path)["note"] == "not a git repository"
+    assert provenance.git_state(tmp_path)["note"] == "not a git repository"
     git(tmp_path, "init", "-q")
     (tmp_path / "src").mkdir()
     (tmp_path / "src/code.py").write_text("x = 1\n")
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics/run.json").write_text("{}\n")
-    assert report.git_state(tmp_path)["note"] == "the repository has no commit yet"
+    assert provenance.git_state(tmp_path)["note"] == "the repository has no commit yet"
     git(tmp_path, "add", ".")
     git(tmp_path, "commit", "-q", "-m", "first")
-    state = report.git_state(tmp_path)
+    state = provenance.git_state(tmp_path)
     assert len(state["commit"]) == 40 and state["modified"] is False
     (tmp_path / "metrics/run.json").write_text('{"val_loss": 1}\n')  # a result, written by dvc repro
     (tmp_path / ".gitignore").write_text("/models\n")  # DVC appends its outputs here
     (tmp_path / "dvc.lock").write_text("schema: '2.0'\n")
-    assert report.git_state(tmp_path)["modified"] is False
+    assert provenance.git_state(tmp_path)["modified"] is False
     (tmp_path / "src/code.py").write_text("x = 2\n")
     (tmp_path / "src/new.py").write_text("")
-    state = report.git_state(tmp_path)
+    state = provenance.git_state(tmp_path)
     assert state["modified"] is True and state["changes"] == ["src/code.py", "src/new.py"]
 
 
@@ -737,3 +737,14 @@ def test_one_epoch_is_singular(repo):
     params["defaults"]["epochs"] = 1
     tex = render_repo(root, params)
     assert "1 epochs" not in tex and "for 1 epoch of mini-batch SGD" in tex
+
+
+def test_reproduction_uses_the_tolerance_of_params(repo):
+    root, params = repo
+    published = float(PUBLISHED["binary"]["val_loss"])
+    rewrite_metric(root, "binary", val_loss=published * (1 + 1e-6))
+    assert report.build_context(params, root)["reproduction"]["mismatches"] == 1
+    params["report"]["reproduction_rtol"] = 2e-6
+    table = report.build_context(params, root)["reproduction"]
+    assert table["all_agree"] and table["rtol"] == 2e-6
+    assert r"agree to within a relative difference of \ensuremath{2\times10^{-6}}" in render_repo(root, params)

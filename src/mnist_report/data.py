@@ -22,7 +22,10 @@ MNIST_DIR = Path("data/mnist")
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+#: Image geometry: every image is IMAGE_SIDE x IMAGE_SIDE pixels, one of DIGITS classes.
 IMAGE_SIDE = 28
+PIXELS = IMAGE_SIDE * IMAGE_SIDE
+DIGITS = 10
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ def pre_process_images(images: np.ndarray) -> np.ndarray:
     return X
 
 
-def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
+def one_hot(labels: np.ndarray, num_classes: int = DIGITS) -> np.ndarray:
     """Returns ``Y`` (n, num_classes) float64 with ``Y[n, labels[n]] = 1``."""
     Y = np.zeros((labels.shape[0], num_classes))
     Y[np.arange(labels.shape[0]), labels] = 1

@@ -1,25 +1,40 @@
-"""The outputs of stage ``train@<run>``: where they are, how they are written, how they are read back.
+"""Where the stages write their outputs, and the outputs of ``train@<run>``: how they are written and
+read back.
 
-The figures and report stages read what the train stages write; keeping the writer and the readers of
-each format together keeps them in step (``docs/contracts.md`` describes the formats).
+The figures and report stages read what the train stages write; keeping the writer and the one
+reader of each format together keeps them in step (``docs/contracts.md`` describes the formats).
+The paths of the figures, the .tex and the PDF are here too, so that no stage spells another's path.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from mnist_report.data import PIXELS
 from mnist_report.errors import PipelineError
 
 METRICS_DIR = Path("metrics")
 MODELS_DIR = Path("models")
+FIGURES_DIR = Path("report/figures")  # stage figures: <name>.png
+TEX_PATH = Path("report/build/report.tex")  # stage report
+PDF_PATH = Path("report/build/report.pdf")  # stage pdf
 TRAIN_COLUMNS = ("step", "train_loss")
 VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
-WEIGHT_ROWS = 28 * 28 + 1  # a pixel's weight per row, the bias last
+WEIGHT_ROWS = PIXELS + 1  # a pixel's weight per row, the bias last
+
+#: The keys of ``metrics/<run>.json`` -> what each must be: a finite number, a count (integer >= 0)
+#: or an epoch (integer >= 0, or null when early stopping never ended the run).
+METRIC_KEYS = {
+    "train_loss": "number", "val_loss": "number", "train_accuracy": "number", "val_accuracy": "number",
+    "early_stop_epoch": "epoch", "steps": "count", "weight_norm_squared": "number",
+}
 
 
 def output_paths(run: str, root: Path = Path(".")) -> dict[str, Path]:
@@ -30,6 +45,39 @@ def output_paths(run: str, root: Path = Path(".")) -> dict[str, Path]:
         "validation_history": root / METRICS_DIR / "history" / run / "validation.csv",
         "weights": root / MODELS_DIR / f"{run}.npy",
     }
+
+
+def figure_file(name: str) -> str:
+    """Returns the file name of figure ``name`` in :data:`FIGURES_DIR`: ``2b_loss`` -> ``2b_loss.png``."""
+    return f"{name}.png"
+
+
+def read_metrics(path: Path, shown: str) -> dict[str, Any]:
+    """Returns the metrics of one run (``metrics/<run>.json``), every key of :data:`METRIC_KEYS` checked;
+    ``shown`` names the file in errors."""
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{shown}: missing; expected the metrics of its train stage") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PipelineError(f"{shown}: not readable JSON ({error})") from error
+    if not isinstance(values, dict):
+        raise PipelineError(f"{shown}: expected a JSON object of metrics, got {type(values).__name__}")
+    for key, kind in METRIC_KEYS.items():
+        if key not in values:
+            raise PipelineError(f"{shown}: missing {key!r}")
+        value = values[key]
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if kind == "number":
+            ok = (is_int or isinstance(value, float)) and math.isfinite(value)
+            expected = "a finite number"
+        elif kind == "count":
+            ok, expected = is_int and value >= 0, "an integer >= 0"
+        else:
+            ok, expected = value is None or is_int and value >= 0, "a 0-based epoch (integer >= 0) or null"
+        if not ok:
+            raise PipelineError(f"{shown}: {key!r} = {value!r}: expected {expected}")
+    return values
 
 
 def history_csvs(train_loss: Sequence[float], val_step: Sequence[int], val_loss: Sequence[float],

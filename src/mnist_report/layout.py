@@ -1,0 +1,23 @@
+"""How the report prints its figures: each figure's width as a fraction of the text width.
+
+The figures stage draws at ``figures.size_inches`` of ``params.yaml`` (5.0 x 3.8 in, type of
+``font_size`` 12 pt); printed at :data:`PRINT_WIDTH` of the :data:`TEXT_WIDTH_MM` text width, that type
+prints at about 10 pt, the size of the text around it. The templates place each figure at this
+width (the ``figure`` macro), and ``tests/test_figures.py`` checks the type size it gives.
+"""
+
+from __future__ import annotations
+
+#: The text width of the report's page: A4 (210 mm) less two margins of 25 mm (preamble.tex.j2).
+TEXT_WIDTH_MM = 160
+
+#: The width at which a figure prints, as a fraction of the text width, unless PRINT_WIDTHS says otherwise.
+PRINT_WIDTH = 0.66
+
+#: Figures printed at another width: the weight images of Task 4b span the text width.
+PRINT_WIDTHS: dict[str, float] = {"4b_weights": 1.0}
+
+
+def print_width(figure: str) -> float:
+    """Returns the fraction of the text width at which ``figure`` (its name, e.g. ``2b_loss``) prints."""
+    return PRINT_WIDTHS.get(figure, PRINT_WIDTH)

@@ -1,0 +1,156 @@
+"""Provenance: what the results were made from (Appendix B) and the facts of the data (Setup).
+
+:func:`git_state` reads the commit checked out and whether the working tree differs from it;
+:func:`tool_versions` the versions of Python, its packages and TeX; :func:`data_facts` the sha256 of
+the four MNIST files, the sizes of the sets and the image geometry of :mod:`mnist_report.data`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import platform
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnist_report import data
+from mnist_report.errors import PipelineError
+
+#: Paths the pipeline itself writes while ``dvc repro`` runs: a change there is a result, not a change
+#: of the code or settings that produced it, so it does not make the working tree "modified".
+#: ``.gitignore`` files are included because DVC appends its outputs to them.
+PIPELINE_OUTPUTS = ("dvc.lock", "metrics", "models", "data", "report/figures", "report/build")
+GIT_TIMEOUT_SECONDS = 30
+SHOWN_CHANGES = 6
+
+
+
+def _git(root: Path, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "--no-optional-locks", "-C", str(root), *arguments], capture_output=True,
+                          timeout=GIT_TIMEOUT_SECONDS, check=False)
+
+
+def git_state(root: Path) -> dict[str, Any]:
+    """Returns :func:`read_git_state` with the facts Appendix B chooses its sentences by:
+    ``has_commit``; ``tree``: ``modified``, ``unchanged`` or ``unknown``; ``more_changes``: whether
+    more paths changed than ``changes`` lists."""
+    state = read_git_state(root)
+    state["has_commit"] = state["commit"] is not None
+    state["tree"] = {True: "modified", False: "unchanged", None: "unknown"}[state["modified"]]
+    state["more_changes"] = state["change_count"] > len(state["changes"])
+    return state
+
+
+def read_git_state(root: Path) -> dict[str, Any]:
+    """Returns the git commit checked out in ``root`` and whether the working tree differs from it.
+
+    ``commit``: the full hash, or None with ``note`` saying why (no git, not a repository, no
+    commit yet). ``modified``: True, False or None (unknown); ``changes``: the first changed paths
+    and ``change_count``. Changes under :data:`PIPELINE_OUTPUTS` and to ``.gitignore`` files are
+    ignored: the pipeline writes them itself during ``dvc repro``. Untracked files count (a new
+    source file changes the code), except those git ignores.
+
+    The commit is the one checked out when the stage runs; DVC does not rerun the stage for a new
+    commit alone, so it is the commit of the last render, and a report rendered before committing
+    its own changes shows the parent commit and "modified".
+    """
+    state: dict[str, Any] = {"commit": None, "note": "", "modified": None, "changes": [], "change_count": 0}
+    if shutil.which("git") is None:
+        state["note"] = "git is not installed"
+        return state
+    try:
+        head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD")
+        if head.returncode != 0:
+            inside = _git(root, "rev-parse", "--is-inside-work-tree")
+            if inside.returncode != 0:
+                state["note"] = "not a git repository"
+                return state
+            state["note"] = "the repository has no commit yet"
+        else:
+            state["commit"] = head.stdout.decode().strip()
+        excludes = [f":(exclude){path}" for path in PIPELINE_OUTPUTS] + [":(exclude,glob)**/.gitignore"]
+        status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--", ".", *excludes)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        state["note"] = f"git failed ({error})"
+        return state
+    if status.returncode != 0:
+        state["note"] = "git status failed: " + " ".join(status.stderr.decode(errors="replace").split())
+        return state
+    entries = status.stdout.decode(errors="replace").split("\0")
+    paths, i = [], 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if entry[0] in "RC":  # a rename or copy is followed by its source path
+            i += 1
+    state["modified"] = bool(paths)
+    state["changes"] = sorted(paths)[:SHOWN_CHANGES]
+    state["change_count"] = len(paths)
+    return state
+
+
+def tool_versions() -> list[dict[str, str]]:
+    """Returns the versions of the tools that made the results: Python, its packages and TeX."""
+    versions = [{"tool": "Python", "version": platform.python_version()}]
+    for tool, package in (("NumPy", "numpy"), ("Matplotlib", "matplotlib"), ("Jinja2", "jinja2"),
+                          ("DVC", "dvc")):
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        versions.append({"tool": tool, "version": version})
+    versions.append({"tool": "TeX", "version": tex_version()})
+    return versions
+
+
+def tex_version() -> str:
+    """Returns the first line of ``pdflatex --version``, or "not installed"."""
+    if shutil.which("pdflatex") is None:
+        return "not installed"
+    try:
+        result = subprocess.run(["pdflatex", "--version"], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+    lines = result.stdout.decode(errors="replace").splitlines()
+    return lines[0].strip() if result.returncode == 0 and lines else "not installed"
+
+
+def data_facts(data_dir: Path, shown_dir: str, classes: Sequence[int]) -> dict[str, Any]:
+    """Returns the sha256 of the four MNIST files (and whether each is the digest mnist_report.data
+    expects), the sizes of the training and validation sets, all and binary (``classes``), and the
+    number of training images of each digit (``train_digit_counts``, index = digit)."""
+    files, labels = [], {}
+    for spec in data.MNIST_FILES:
+        path = data_dir / spec.name
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as file:
+                for block in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(block)
+        except FileNotFoundError:
+            raise PipelineError(f"{shown_dir}/{spec.name}: missing; expected the MNIST files of the download stage") from None
+        except OSError as error:
+            raise PipelineError(f"{shown_dir}/{spec.name}: cannot read ({error.strerror or error})") from error
+        files.append({"name": spec.name, "sha256": digest.hexdigest(), "expected": digest.hexdigest() == spec.sha256})
+        if spec.magic == data.LABELS_MAGIC:
+            labels[spec.name] = data.parse_idx(path.read_bytes(), spec.magic, f"{shown_dir}/{spec.name}")
+    train = labels["train-labels-idx1-ubyte"][: data.TRAIN_SIZE]
+    validation = labels["t10k-labels-idx1-ubyte"]
+    first, second = classes
+
+    def binary_count(values: np.ndarray) -> int:
+        return int(np.count_nonzero((values == first) | (values == second)))
+
+    return {"files": files, "all_expected": all(f["expected"] for f in files),
+            "image_side": data.IMAGE_SIDE, "digits": data.DIGITS,
+            "train_size": int(train.size), "val_size": int(validation.size),
+            "binary_train_size": binary_count(train), "binary_val_size": binary_count(validation),
+            "train_digit_counts": [int(n) for n in np.bincount(train.astype(np.int64), minlength=data.DIGITS)]}

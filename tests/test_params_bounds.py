@@ -1,0 +1,38 @@
+"""The bounds of the run settings in params.yaml, at their limits: the last value accepted and the
+first refused, so that a bound moved by one (``<`` for ``<=``) or dropped fails a test."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnist_report.data import TRAIN_SIZE
+from mnist_report.errors import PipelineError
+from mnist_report.params import run_settings
+
+DEFAULTS = {"task": "softmax", "classes": [2, 3], "learning_rate": 0.01, "epochs": 50, "batch_size": 128,
+            "shuffle": True, "early_stopping": True, "l2_lambda": 0.0, "seed": 0}
+
+
+def settings_with(**own):
+    return run_settings({"defaults": DEFAULTS, "runs": {"run": own}})["run"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32])
+def test_seed_from_zero_is_accepted(seed):
+    assert settings_with(seed=seed)["seed"] == seed
+
+
+def test_a_negative_seed_is_refused_naming_the_key():
+    with pytest.raises(PipelineError, match=r"^runs\.run\.seed = -1: expected an integer >= 0$"):
+        settings_with(seed=-1)
+
+
+@pytest.mark.parametrize("batch_size", [1, TRAIN_SIZE])
+def test_batch_size_from_one_to_the_training_set_is_accepted(batch_size):
+    assert settings_with(batch_size=batch_size)["batch_size"] == batch_size
+
+
+@pytest.mark.parametrize("batch_size", [0, TRAIN_SIZE + 1])
+def test_batch_size_beyond_its_bounds_is_refused(batch_size):
+    with pytest.raises(PipelineError, match=rf"^runs\.run\.batch_size = {batch_size}: expected an integer from 1 to the {TRAIN_SIZE}"):
+        settings_with(batch_size=batch_size)
