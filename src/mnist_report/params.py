@@ -105,8 +105,10 @@ def _check_run(name: str, settings: dict[str, Any], own: dict[str, Any]) -> None
 
 
 def shown(text: Any) -> str:
-    """Returns ``text`` as it can be printed on one line: as it is when printable, else its repr."""
-    return text if isinstance(text, str) and text.isprintable() else repr(text)
+    """Returns a key of params.yaml as an error line names it: as it is when that is unambiguous
+    (printable, not empty, no space at either end), else its repr (quoted, escapes visible)."""
+    plain = isinstance(text, str) and text.isprintable() and text != "" and text == text.strip()
+    return text if plain else repr(text)
 
 
 def check_run_name(name: Any) -> str:
@@ -132,7 +134,7 @@ def run_settings(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
         raise PipelineError(f"runs = {runs!r}: expected a mapping of run name to settings")
     for key in defaults:
         if key not in RUN_KEYS:
-            raise PipelineError(f"defaults.{key}: unknown setting; expected one of {', '.join(RUN_KEYS)}")
+            raise PipelineError(f"defaults.{shown(key)}: unknown setting; expected one of {', '.join(RUN_KEYS)}")
     missing = [key for key in RUN_KEYS if key not in defaults]
     if missing:
         raise PipelineError(f"defaults: missing {', '.join(missing)}")
@@ -146,7 +148,7 @@ def run_settings(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
             raise PipelineError(f"runs.{name} = {own!r}: expected a mapping of settings")
         for key in own:
             if key not in RUN_KEYS:
-                raise PipelineError(f"runs.{name}.{key}: unknown setting; expected one of {', '.join(RUN_KEYS)}")
+                raise PipelineError(f"runs.{name}.{shown(key)}: unknown setting; expected one of {', '.join(RUN_KEYS)}")
         settings = {**defaults, **own}
         _check_run(str(name), settings, own)
         resolved[str(name)] = settings
@@ -177,7 +179,7 @@ def run_roles(params: dict[str, Any], runs: dict[str, dict[str, Any]]) -> dict[s
         raise PipelineError(f"roles = {roles!r}: expected a mapping of {', '.join(ROLE_REQUIREMENTS)} to run names")
     for role in roles:
         if role not in ROLE_REQUIREMENTS:
-            raise PipelineError(f"roles.{role}: unknown role; expected one of {', '.join(ROLE_REQUIREMENTS)}")
+            raise PipelineError(f"roles.{shown(role)}: unknown role; expected one of {', '.join(ROLE_REQUIREMENTS)}")
     for role, required in ROLE_REQUIREMENTS.items():
         if role not in roles:
             raise PipelineError(f"roles: missing {role}")
@@ -434,7 +436,7 @@ def figures_section(params: dict[str, Any], l2_lambdas: Sequence[float] = (0.0,)
 #: up for use with LaTeX"), so the params check refuses it. Tabs and newlines print as a space.
 TYPESET_CHARACTERS = frozenset(
     [chr(c) for c in range(0x20, 0x7F)]
-    + [chr(c) for c in range(0xA1, 0x180) if c not in (0xAD, 0x126, 0x127, 0x138, 0x13F, 0x140, 0x149, 0x166, 0x167)]
+    + [chr(c) for c in range(0xA1, 0x180) if c not in (0xAD, 0x126, 0x127, 0x138, 0x13F, 0x140, 0x149, 0x166, 0x167, 0x17F)]
     + list("\u0218\u0219\u021a\u021b")  # Ș ș Ț ț
     + list("\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030"
            "\u2039\u203a\u20ac\u2122")  # – — ‘ ’ ‚ “ ” „ † ‡ • … ‰ ‹ › € ™
@@ -486,7 +488,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     key path that does not, its value and what was expected."""
     for section in params:
         if section not in SECTIONS:
-            raise PipelineError(f"{section}: unknown section of params.yaml; expected {', '.join(SECTIONS)}")
+            raise PipelineError(f"{shown(section)}: unknown section of params.yaml; expected {', '.join(SECTIONS)}")
     data_section(params)
     runs = run_settings(params)
     run_roles(params, runs)
