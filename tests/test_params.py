@@ -201,7 +201,7 @@ def test_a_run_name_outside_the_safe_set_is_refused_naming_it(name):
     with pytest.raises(PipelineError) as error:
         run_settings(params)
     message = str(error.value)
-    shown = name if isinstance(name, str) and name.isprintable() else repr(name)
+    shown = name if isinstance(name, str) and name.isprintable() and name.strip() == name != "" else repr(name)
     assert message.startswith(f"runs.{shown}: not a valid run name; expected 1 to 100 letters, digits, _ or -")
     assert "\n" not in message
 
