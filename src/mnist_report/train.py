@@ -1,5 +1,8 @@
 """Stage ``train@<run>``: trains one run of ``params.yaml`` and writes its metrics, history and weights.
 
+Which run: the argument, or else the stage DVC runs (``DVC_STAGE = train@<run>``); dvc.yaml's command
+names no run, so that no run name goes through a shell.
+
 Outputs (see ``dvc.yaml``): ``metrics/<run>.json``, ``metrics/history/<run>/train.csv`` and
 ``validation.csv``, ``models/<run>.npy``. A run that diverges writes none of them.
 """
@@ -8,18 +11,19 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from mnist_report.data import MNIST_DIR, load_splits
+from mnist_report.data import MNIST_DIR, MNIST_FILES, load_splits
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes, write_json, write_text
 from mnist_report.models import make_model
 from mnist_report.outputs import history_csvs, output_paths
-from mnist_report.params import load_checked, run_settings
+from mnist_report.params import load_checked, run_settings, shown
 from mnist_report.trainer import History, final_metrics, train
 
 def run(name: str, settings: dict, data_dir: Path = MNIST_DIR, root: Path = Path("."), verbose: bool = True) -> dict:
@@ -62,17 +66,48 @@ def run(name: str, settings: dict, data_dir: Path = MNIST_DIR, root: Path = Path
     return metrics
 
 
+#: DVC sets ``DVC_STAGE`` to the address of the stage it runs: ``train@<run>`` (``<dvc.yaml>:train@<run>``
+#: when ``dvc`` runs from another directory). The stage's command names no run, so that no text of
+#: params.yaml ever reaches the shell that DVC runs the command with.
+STAGE_VARIABLE = "DVC_STAGE"
+STAGE_PREFIX = "train@"
+
+
+def run_from_environment(environment: Mapping[str, str]) -> str:
+    """Returns the run that ``DVC_STAGE`` names; raises PipelineError when it names no train stage."""
+    stage = environment.get(STAGE_VARIABLE)
+    if not stage:
+        raise PipelineError(f"no run given: name one (python -m mnist_report.train <run>) or let DVC run "
+                            f"the stage ({STAGE_VARIABLE} = {STAGE_PREFIX}<run>)")
+    name = stage.rsplit(":", 1)[-1]  # a run name holds no ':'; a path to dvc.yaml before it may
+    if not name.startswith(STAGE_PREFIX):
+        raise PipelineError(f"{STAGE_VARIABLE} = {stage!r}: expected {STAGE_PREFIX}<run>, a stage of dvc.yaml's train")
+    return name[len(STAGE_PREFIX):]
+
+
 @one_line_errors
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Train one run of params.yaml.")
-    parser.add_argument("run", help="a key of `runs` in params.yaml")
+def main(argv: Sequence[str] | None = None, environment: Mapping[str, str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mnist_report.train", description="Train one run of params.yaml.")
+    parser.add_argument("run", nargs="?", help="a key of `runs` in params.yaml (default: the run of "
+                        f"{STAGE_VARIABLE}, which DVC sets to {STAGE_PREFIX}<run>)")
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--list-deps", action="store_true",
+                        help="print the files the stage reads (its DVC deps besides the code), one a line, and exit")
     args = parser.parse_args(argv)
     runs = run_settings(load_checked(args.params))
-    if args.run not in runs:
-        raise PipelineError(f"runs.{args.run}: no such run in {args.params}; expected one of {', '.join(runs)}")
-    run(args.run, runs[args.run])
+    if args.list_deps:
+        print("\n".join(input_paths()))
+        return 0
+    name = args.run if args.run is not None else run_from_environment(os.environ if environment is None else environment)
+    if name not in runs:
+        raise PipelineError(f"runs.{shown(name)}: no such run in {args.params}; expected one of {', '.join(runs)}")
+    run(name, runs[name])
     return 0
+
+
+def input_paths() -> list[str]:
+    """Returns the files the stage reads besides params.yaml and the code: the MNIST files."""
+    return [f"{MNIST_DIR.as_posix()}/{spec.name}" for spec in MNIST_FILES]
 
 
 if __name__ == "__main__":
