@@ -445,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.tex is not None:
             write_text(arguments.tex, diff.tex)
         build_pdf(diff, new, work, pdf_path)
-    shown = os.path.relpath(pdf_path, Path.cwd()) if pdf_path.is_absolute() else str(pdf_path)
+    shown = str(arguments.output) if arguments.output is not None else os.path.relpath(pdf_path, Path.cwd())
     print(f"diff: wrote {shown} ({old.label} -> {new.label}): {count_text(diff.places, len(diff.figures))}")
     return 0
 
