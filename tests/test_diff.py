@@ -260,3 +260,16 @@ def test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspac
     # and back: the experiment as OLD
     back = parse_line(run_diff(project, "lr-0-04", "HEAD", "-o", str(scratch / "back.pdf")))
     assert back["places"] == line["places"]
+
+
+def test_missing_latexdiff_or_tex_is_one_line(monkeypatch, capsys):
+    from mnist_report import diff
+
+    real_which = shutil.which
+    for missing, expected in (("latexdiff", "error: latexdiff not found: install latexdiff: apt-get install latexdiff"),
+                              ("latexmk", "error: latexmk not found: install TeX Live")):
+        monkeypatch.setattr(shutil, "which", lambda tool, *args, **kwargs: None if tool == missing else real_which(tool))
+        assert diff.main(["HEAD"]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and len(captured.err.splitlines()) == 1
+        assert captured.err.startswith(expected), captured.err
