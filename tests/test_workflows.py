@@ -1,7 +1,7 @@
 """The comparison and sharing workflows of the README, end to end, with the real ``dvc`` command.
 
 Each test works in a temporary git repository: a copy of this project whose runs train for one
-epoch (seconds, not minutes), built once for the module (:func:`baseline`): the working tree's
+epoch (seconds, not minutes), built once for the test session (the ``baseline`` fixture of tests/conftest.py; the machinery is tests/workflow_project.py): the working tree's
 files (tracked, and untracked ones git does not ignore, as ``git add -A`` would commit them), the
 real MNIST files of ``data/mnist/`` recorded as the download stage's output without running it
 (``dvc commit -f download``: no network), one ``dvc repro`` and a commit. A test that changes
@@ -20,18 +20,11 @@ working tree (useful while the working tree is half-way through an edit).
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import re
 import shlex
-import shutil
 import signal
-import subprocess
-import sys
-import tarfile
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,274 +32,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-MNIST_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-# The venv of the interpreter running the tests (not resolved: .venv/bin/python is a symlink out of the venv).
-VENV_BIN = Path(sys.executable).parent
-COMMAND_TIMEOUT = 600       # seconds, one dvc command (the baseline repro takes 12 to 35)
+from workflow_project import (
+    MNIST_NAMES, NEEDS_PIPELINE_TOOLS, NEW_BINARY_LR, REPO, Project, experiments, md5, module_scratch, ran_stages,
+    without_nulls,
+)
+
 QUEUE_TIMEOUT = 300         # seconds for the queued sweep to finish
-NEW_BINARY_LR = 0.06        # runs.binary.learning_rate of the changed run (baseline: 0.05)
 SWEEP = {"binary-lr-0-04": 0.04, "binary-lr-0-03": 0.03}   # queued experiment name -> runs.binary.learning_rate
 
-pytestmark = [
-    pytest.mark.skipif(not all(shutil.which(tool) for tool in ("latexmk", "pdflatex")),
-                       reason="latexmk or pdflatex not installed (the pipeline's pdf stage needs them)"),
-    pytest.mark.skipif(shutil.which("git") is None, reason="git not installed"),
-]
-
-
-# ------------------------------------------------------------------------------------- helpers
-
-def dvc_executable() -> str:
-    for candidate in (VENV_BIN / "dvc", shutil.which("dvc")):
-        if candidate and Path(candidate).is_file():
-            return str(candidate)
-    pytest.fail(f"no dvc next to {sys.executable} nor on PATH: install the project's requirements", pytrace=False)
-
-
-def make_environment(scratch: Path) -> dict[str, str]:
-    """The environment of every command: the venv's dvc and python first on PATH (the queue's worker
-    runs `dvc` from PATH), the temporary project's own src/ (see the module docstring), and DVC kept
-    away from the developer's global/system config, site cache, analytics and Studio."""
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("DVC_", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"))}
-    for name in ("dvc-global-config", "dvc-system-config", "dvc-site-cache"):
-        (scratch / name).mkdir(parents=True, exist_ok=True)
-    pythonpath = os.pathsep.join(filter(None, ["src", os.environ.get("PYTHONPATH")]))
-    environment.update({
-        "PATH": os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
-        "PYTHONPATH": pythonpath,
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "DVC_GLOBAL_CONFIG_DIR": str(scratch / "dvc-global-config"),
-        "DVC_SYSTEM_CONFIG_DIR": str(scratch / "dvc-system-config"),
-        "DVC_SITE_CACHE_DIR": str(scratch / "dvc-site-cache"),
-        "DVC_NO_ANALYTICS": "1",
-        "DVC_STUDIO_OFFLINE": "1",
-        "GIT_AUTHOR_NAME": "Workflow Test", "GIT_AUTHOR_EMAIL": "workflow-test@example.invalid",
-        "GIT_COMMITTER_NAME": "Workflow Test", "GIT_COMMITTER_EMAIL": "workflow-test@example.invalid",
-    })
-    return environment
-
-
-@dataclass
-class Project:
-    """A temporary git + DVC repository and the environment to run commands in it."""
-
-    root: Path
-    env: dict[str, str]
-
-    def run(self, *args: str, timeout: float = COMMAND_TIMEOUT, check: bool = True) -> subprocess.CompletedProcess:
-        """Runs ``args`` at the root; on failure (``check``) fails the test with the command's output.
-
-        The output goes through temporary files, not pipes: `dvc queue start` leaves a worker running
-        that inherits them, and a pipe would keep the call waiting until that worker exits."""
-        with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-            try:
-                returncode = subprocess.run(list(args), cwd=self.root, env=self.env, stdout=stdout, stderr=stderr,
-                                            timeout=timeout, check=False, stdin=subprocess.DEVNULL).returncode
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                returncode, timed_out = None, True
-            output = []
-            for file in (stdout, stderr):
-                file.seek(0)
-                output.append(file.read().decode(errors="replace"))
-        result = subprocess.CompletedProcess(list(args), returncode, *output)
-        if timed_out:
-            pytest.fail(f"`{shlex.join(args)}` in {self.root} did not finish within {timeout:g} s\n"
-                        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}", pytrace=False)
-        if check and result.returncode != 0:
-            pytest.fail(f"`{shlex.join(args)}` in {self.root} exited with {result.returncode}\n"
-                        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}", pytrace=False)
-        return result
-
-    def dvc(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
-        return self.run(dvc_executable(), *args, **kwargs)
-
-    def dvc_json(self, *args: str) -> object:
-        out = self.dvc(*args, "--json").stdout
-        try:
-            return json.loads(out)
-        except json.JSONDecodeError:
-            pytest.fail(f"`dvc {' '.join(args)} --json` printed no JSON:\n{out}", pytrace=False)
-
-    def git(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
-        return self.run("git", *args, **kwargs)
-
-    def commit_all(self, message: str) -> None:
-        self.git("add", "-A")
-        self.git("commit", "-q", "--no-verify", "-m", message)
-
-    def read(self, path: str) -> str:
-        return (self.root / path).read_text(encoding="utf-8")
-
-    def json(self, path: str) -> dict:
-        return json.loads(self.read(path))
-
-    def params(self) -> dict:
-        return yaml.safe_load(self.read("params.yaml"))
-
-    def copy(self, destination: Path, *, data: bool = True) -> "Project":
-        """A copy of the repository (git, DVC cache, data, outputs) at ``destination``; without the
-        DVC cache and the MNIST files (110 MB) when not ``data``: enough for commands that read git only."""
-        skip = set() if data else {self.root / ".dvc" / "cache", self.root / "data" / "mnist"}
-        shutil.copytree(self.root, destination, symlinks=True,
-                        ignore=lambda folder, names: [name for name in names if Path(folder, name) in skip])
-        return Project(destination, self.env)
-
-
-def ran_stages(output: str) -> list[str]:
-    """The stages a `dvc repro` / `dvc exp run` ran, in order (its "Running stage '<name>':" lines)."""
-    return re.findall(r"^Running stage '([^']+)':", output, flags=re.M)
-
-
-def md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
-def set_run_param(text: str, run: str, key: str, value: float) -> str:
-    """Returns params.yaml's ``text`` with ``runs.<run>.<key>`` set to ``value``, formatting kept:
-    the first ``<key>:`` line (indented four spaces) after the line ``  <run>:`` and before the next entry."""
-    pattern = re.compile(rf"(^  {re.escape(run)}:[^\n]*\n(?:    [^\n]*\n)*?    {re.escape(key)}:[ \t]*)([^\s#]+)", re.M)
-    new_text, count = pattern.subn(lambda m: f"{m.group(1)}{value!r}", text, count=1)
-    assert count == 1, f"params.yaml: no runs.{run}.{key} line to change"
-    return new_text
-
-
-def experiments(show: list) -> dict[str, dict]:
-    """Name -> {rev, state, params (of params.yaml), metrics (path -> values)} of every experiment in
-    `dvc exp show --json` (DVC 3.x: a list of baselines, each with ``experiments`` -> ``revs``)."""
-    found = {}
-    for baseline in show:
-        for experiment in baseline.get("experiments") or []:
-            state = (experiment.get("executor") or {}).get("state")
-            for rev in experiment.get("revs") or []:
-                data = rev.get("data") or {}
-                found[rev.get("name") or rev["rev"]] = {
-                    "rev": rev["rev"], "state": state,
-                    "params": ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {},
-                    "metrics": {path: entry.get("data") or {} for path, entry in (data.get("metrics") or {}).items()},
-                }
-    return found
-
-
-def without_nulls(metrics: dict) -> dict:
-    """`dvc exp show` leaves out null metrics (an early stop that never happened)."""
-    return {key: value for key, value in metrics.items() if value is not None}
-
-
-def copy_project_files(destination: Path) -> None:
-    """Copies the project's files (see the module docstring) from this checkout to ``destination``."""
-    rev = os.environ.get("MNIST_WORKFLOWS_REV")
-    if rev:
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev], capture_output=True,
-                                 check=True, timeout=120).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(destination, filter="data")
-        return
-    listing = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                             capture_output=True, check=True, timeout=120).stdout.decode()
-    for name in sorted(set(filter(None, listing.split("\0")))):
-        source = REPO / name
-        if source.is_file():  # a tracked file deleted in the working tree is left out, as `git add -A` would
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-
-
-# ------------------------------------------------------------------------------------ fixtures
-
-def remove_when_done(request, path: Path) -> None:
-    """Deletes ``path`` after the test or module (each project holds about 110 MB; pytest keeps the
-    temporary directories of its last three runs), unless MNIST_WORKFLOWS_KEEP is set."""
-    if not os.environ.get("MNIST_WORKFLOWS_KEEP"):
-        request.addfinalizer(lambda: shutil.rmtree(path, ignore_errors=True))
-
-
-def module_scratch(request, tmp_path_factory, name: str) -> Path:
-    """Returns a new temporary directory for a module-scoped fixture, deleted when the module is done
-    (see :func:`remove_when_done`)."""
-    path = tmp_path_factory.mktemp(name)
-    remove_when_done(request, path)
-    return path
-
-
-@pytest.fixture
-def scratch(request, tmp_path) -> Path:
-    """The test's temporary directory, deleted afterwards (see :func:`remove_when_done`)."""
-    remove_when_done(request, tmp_path)
-    return tmp_path
-
-
-@pytest.fixture(scope="module")
-def baseline(request, tmp_path_factory) -> Project:
-    """The temporary project, reproduced with one-epoch runs and committed: HEAD is a true baseline."""
-    missing = [name for name in MNIST_NAMES if not (REPO / "data" / "mnist" / name).is_file()]
-    if missing:
-        pytest.fail(f"{REPO / 'data' / 'mnist'} lacks {', '.join(missing)}: run `dvc repro download` first",
-                    pytrace=False)
-    scratch = module_scratch(request, tmp_path_factory, "workflows")
-    project = Project(scratch / "baseline", make_environment(scratch))
-    project.root.mkdir()
-    copy_project_files(project.root)
-    shutil.copytree(REPO / "data" / "mnist", project.root / "data" / "mnist")
-
-    params_text = project.read("params.yaml")
-    tiny, count = re.subn(r"(?m)^(  epochs:[ \t]*)\d+", r"\g<1>1", params_text, count=1)
-    assert count == 1, "params.yaml: no defaults.epochs line"
-    (project.root / "params.yaml").write_text(tiny, encoding="utf-8")
-    params = project.params()
-    assert params["defaults"]["epochs"] == 1
-    assert not [run for run, settings in params["runs"].items() if "epochs" in (settings or {})], \
-        "a run sets its own epochs: the workflow tests would train it for that long"
-
-    project.git("init", "-q")
-    project.git("config", "user.name", "Workflow Test")
-    project.git("config", "user.email", "workflow-test@example.invalid")
-    project.git("config", "commit.gpgsign", "false")
-    project.commit_all("the project, one-epoch runs")
-
-    # The data stage verifies what it downloads; there is no network here. Record the real files
-    # (copied above) as its output instead of running it.
-    project.dvc("commit", "-f", "download")
-    assert project.dvc_json("status", "download") == {}, "download is not up to date after dvc commit"
-
-    started = time.monotonic()
-    project.dvc("repro")
-    print(f"baseline dvc repro: {time.monotonic() - started:.1f} s")
-    assert project.dvc_json("status") == {}, "the pipeline is not up to date after dvc repro"
-    project.commit_all("baseline: dvc repro of the one-epoch runs")
-    assert project.git("status", "--porcelain").stdout == ""
-    return project
-
-
-@dataclass
-class Changed:
-    """The baseline with runs.binary.learning_rate changed (not committed), before and after dvc repro."""
-
-    project: Project
-    status_before: dict
-    repro_output: str
-    old_metrics: dict
-    old_tex: str
-
-
-@pytest.fixture(scope="module")
-def changed(request, baseline, tmp_path_factory) -> Changed:
-    scratch = module_scratch(request, tmp_path_factory, "changed")
-    project = baseline.copy(scratch / "project")
-    old_metrics, old_tex = project.json("metrics/binary.json"), project.read("report/build/report.tex")
-    old_params = project.params()
-    assert old_params["runs"]["binary"]["learning_rate"] != NEW_BINARY_LR
-    path = project.root / "params.yaml"
-    path.write_text(set_run_param(path.read_text(encoding="utf-8"), "binary", "learning_rate", NEW_BINARY_LR),
-                    encoding="utf-8")
-    expected = yaml.safe_load(yaml.safe_dump(old_params))
-    expected["runs"]["binary"]["learning_rate"] = NEW_BINARY_LR
-    assert project.params() == expected, "the edit changed more than runs.binary.learning_rate"
-
-    status_before = project.dvc_json("status")
-    repro = project.dvc("repro")
-    return Changed(project, status_before, repro.stdout, old_metrics, old_tex)
+pytestmark = NEEDS_PIPELINE_TOOLS
 
 
 # ------------------------------------------------------------- change one run's parameter, repro

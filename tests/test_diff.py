@@ -1,0 +1,275 @@
+"""``python -m mnist_report.diff``: the report's changes between two revisions or experiments.
+
+The first tests pin the pieces on small hand-written LaTeX (how places are counted, how a changed
+figure is marked, what dvc.lock records). The rest run the command as a user would, in the
+one-epoch copy of the project (tests/workflow_project.py): after a parameter change and
+``dvc repro`` (the ``changed`` fixture), against an experiment of ``dvc exp run -S``, with OLD
+equal to NEW, and with revisions it must refuse.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mnist_report.diff import (
+    CHANGED_FIGURE, NEW_FIGURE, REPORT_TEX, count_places, figure_changes, figure_key, locked_digest, mark_figures,
+    run_latexdiff, Side,
+)
+from workflow_project import NEEDS_PIPELINE_TOOLS, Project
+
+needs_latexdiff = pytest.mark.skipif(shutil.which("latexdiff") is None, reason="latexdiff not installed")
+
+
+def needs_pipeline(test):
+    """The marks of a test that runs the pipeline and the diff in the one-epoch project."""
+    for mark in (*NEEDS_PIPELINE_TOOLS, needs_latexdiff):
+        test = mark(test)
+    return test
+
+
+MARK = re.compile(r"\\DIF(?:add|del)(?:begin|end)?(?:FL)?(?![A-Za-z])")
+LINE = re.compile(r"^diff: wrote (?P<path>\S+) \((?P<old>.+) -> (?P<new>.+)\): (?P<places>\d+) places? changed"
+                  r"(?:, (?P<figures>\d+) of them figures?)?$")
+
+
+def body(tex: str) -> str:
+    return tex.split("\\begin{document}", 1)[1]
+
+
+# ----------------------------------------------------------------------------- the pieces
+
+def test_count_places_counts_a_replacement_once():
+    tex = (r"\DIFaddbegin \DIFadd{x}\DIFaddend \begin{document}"
+           "A \\DIFdelbegin \\DIFdel{0.05 }\\DIFdelend \\DIFaddbegin \\DIFadd{0.06 }\\DIFaddend and "
+           "B \\DIFdelbeginFL \\DIFdelFL{1}\\DIFdelendFL \\DIFaddbeginFL \\DIFaddFL{2}\\DIFaddendFL, "
+           "C \\DIFaddbegin \\DIFadd{new words}\\DIFaddend, D \\DIFdelbegin \\DIFdel{gone}\\DIFdelend.\n"
+           "E \\DIFaddbegin \\DIFadd{first}\\DIFaddend \\DIFdelbegin \\DIFdel{then}\\DIFdelend")
+    # two replacements, one insertion, one deletion, an insertion then a deletion (two places);
+    # the preamble's \DIFaddbegin does not count
+    assert count_places(tex) == 6
+    assert count_places(r"\begin{document} nothing changed \end{document}") == 0
+
+
+@needs_latexdiff
+def test_latexdiff_marks_a_changed_number_and_word(tmp_path):
+    old = ("\\documentclass{article}\n\\begin{document}\n\\section*{A}\nThe loss is 0.2500 at the end; training stopped earlier than before.\n"
+           "\\section*{B}\nUntouched text.\n\\end{document}\n")
+    new = old.replace("0.2500", "0.2130").replace("earlier", "later")
+    diff = run_latexdiff(old, new, tmp_path)
+    assert re.search(r"\\DIFdel\{0\.2500 ?\}", diff) and re.search(r"\\DIFadd\{0\.2130 ?\}", diff), diff
+    assert re.search(r"\\DIFdel\{earlier ?\}", diff) and re.search(r"\\DIFadd\{later ?\}", diff), diff
+    assert count_places(diff) == 2
+    assert not MARK.search(body(diff).split("\\section*{B}")[1])
+    same = run_latexdiff(new, new, tmp_path)
+    assert count_places(same) == 0 and not MARK.search(body(same))
+
+
+def test_figure_changes_compare_bytes():
+    old = Side("HEAD", "a" * 40, "", {"a.png": b"1", "b.png": b"2", "gone.png": b"3"})
+    new = Side("workspace", None, "", {"a.png": b"1", "b.png": b"2!", "c.png": b"4"})
+    assert figure_changes(old, new) == {"b.png": CHANGED_FIGURE, "c.png": NEW_FIGURE}
+    assert figure_changes(new, new) == {}
+    assert figure_key("b.png", ["b.png"]) == "b.png"
+    assert figure_key("b", ["b.png"]) == "b.png"
+    assert figure_key("sub/b", ["b.png"]) is None
+
+
+def test_mark_figures_marks_caption_and_shows_both_images():
+    tex = ("\\documentclass{article}\n\\begin{document}\n"
+           "\\begin{figure}\n\\includegraphics[width=0.66\\linewidth]{2b_loss.png}\n\\caption{Loss.}\n\\end{figure}\n"
+           "\\begin{figure}\n\\includegraphics[width=0.66\\linewidth]{3b_loss.png}\n\\caption{Other.}\n\\end{figure}\n"
+           "\\begin{figure}\n\\includegraphics{new}\n\\end{figure}\n\\end{document}\n")
+    marked_tex, marked = mark_figures(tex, {"2b_loss.png": CHANGED_FIGURE, "new.png": NEW_FIGURE, "unused.png": CHANGED_FIGURE},
+                                      "../figures-old", "HEAD (abc1234)", "my_exp")
+    assert marked == {"2b_loss.png": CHANGED_FIGURE, "new.png": NEW_FIGURE}
+    assert "\\DIFfigurepair{../figures-old/2b_loss.png}{2b_loss.png}\n\\caption{\\DIFfigurechanged{}Loss.}" in marked_tex
+    assert "\\includegraphics[width=0.66\\linewidth]{3b_loss.png}\n\\caption{Other.}" in marked_tex  # unchanged
+    assert "\\includegraphics{new}\\par{\\centering\\DIFfigurenew{}\\par}" in marked_tex  # no caption: below the image
+    preamble = marked_tex.split("\\begin{document}")[0]
+    assert "before: HEAD (abc1234)" in preamble and "after: my\\_exp" in preamble
+
+
+def test_locked_digest_reads_the_report_out():
+    lock = {"schema": "2.0", "stages": {
+        "report": {"cmd": "python -m mnist_report.report",
+                   "outs": [{"path": "report/build/report.tex", "hash": "md5", "md5": "0123abcd", "size": 10}]},
+        "pdf": {"cmd": "python -m mnist_report.pdf", "deps": [{"path": "report/build/report.tex", "md5": "ffff"}],
+                "outs": [{"path": "report/build/report.pdf", "md5": "eeee"}]}}}
+    assert locked_digest(yaml.safe_dump(lock)) == "0123abcd"
+    del lock["stages"]["report"]
+    assert locked_digest(yaml.safe_dump(lock)) is None
+    assert locked_digest("::: not yaml") is None
+
+
+# ------------------------------------------------------------------------- as a user runs it
+
+def run_diff(project: Project, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return project.run(sys.executable, "-m", "mnist_report.diff", *args, check=check)
+
+
+def parse_line(result: subprocess.CompletedProcess) -> re.Match:
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, f"one line expected:\n{result.stdout}"
+    match = LINE.match(lines[0])
+    assert match, lines[0]
+    return match
+
+
+def sections(tex: str) -> dict[str, str]:
+    """The document body of ``tex`` cut at its headings (lines starting with a sectioning command)."""
+    parts = re.split(r"(?m)^(?=\\(?:task|section|subsection|appendixsection)\b)", body(tex))
+    return {part.splitlines()[0]: part for part in parts[1:]}
+
+
+def pdf_text(path: Path) -> str | None:
+    if shutil.which("pdftotext") is None:
+        return None
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
+
+
+def committed_figure(project: Project, rev: str, name: str) -> bytes:
+    return subprocess.run(["git", "-C", str(project.root), "show", f"{rev}:report/figures/{name}"],
+                          capture_output=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def parameter_diff(changed, tmp_path_factory):
+    """``python -m mnist_report.diff`` (HEAD against the workspace) after the parameter change."""
+    tex = tmp_path_factory.mktemp("diff") / "diff.tex"
+    result = run_diff(changed.project, "--tex", str(tex))
+    return result, tex.read_text(encoding="utf-8")
+
+
+@needs_pipeline
+def test_diff_after_a_parameter_change_shows_old_and_new_values(changed, parameter_diff):
+    result, diff_tex = parameter_diff
+    project = changed.project
+    line = parse_line(result)
+    assert line["path"] == "report/build/diff.pdf"
+    assert re.fullmatch(r"HEAD \([0-9a-f]{7}\)", line["old"]) and line["new"] == "workspace"
+    pdf = project.root / "report/build/diff.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert sorted(p.name for p in (project.root / "report/build").iterdir()) == ["diff.pdf", "report.pdf", "report.tex"]
+
+    decimals = project.params()["report"]["loss_decimals"]
+    old_loss = f"{changed.old_metrics['train_loss']:.{decimals}f}"
+    new_loss = f"{project.json('metrics/binary.json')['train_loss']:.{decimals}f}"
+    assert old_loss != new_loss
+    marked = body(diff_tex)
+    assert re.search(rf"\\DIFdel(?:FL)?\{{[^}}]*{re.escape(old_loss)}", marked), f"{old_loss} not struck out"
+    assert re.search(rf"\\DIFadd(?:FL)?\{{[^}}]*{re.escape(new_loss)}", marked), f"{new_loss} not inserted"
+    # the learning rate in the table of runs: a table cell marked
+    assert re.search(r"\\DIFdelFL\{0\.05 ?\}\s*\\DIFdelendFL\s*\\DIFaddbeginFL\s*\\DIFaddFL\{0\.06 ?\}", marked)
+    text = pdf_text(pdf)
+    if text is not None:  # what a reader sees: both values in the PDF's text
+        assert old_loss in text and new_loss in text
+
+    # A section whose source is the same on both sides carries no mark; one that changed does.
+    old_sections, new_sections = sections(changed.old_tex), sections(project.read(REPORT_TEX))
+    untouched = [heading for heading, text in new_sections.items() if old_sections.get(heading) == text]
+    touched = [heading for heading in new_sections if heading not in untouched]
+    assert untouched and touched
+    diff_sections = sections(diff_tex)
+    for heading in untouched:
+        assert not MARK.search(diff_sections[heading]), f"{heading} did not change but is marked"
+    assert any(MARK.search(diff_sections.get(heading, "")) for heading in touched)
+    assert int(line["places"]) >= len([h for h in touched if MARK.search(diff_sections.get(h, ""))])
+
+
+@needs_pipeline
+def test_diff_marks_exactly_the_figures_whose_image_changed(changed, parameter_diff):
+    result, diff_tex = parameter_diff
+    project = changed.project
+    shown = set(re.findall(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}", project.read(REPORT_TEX)))
+    differ = {name for name in shown
+              if (project.root / "report/figures" / name).read_bytes() != committed_figure(project, "HEAD", name)}
+    assert "2b_loss.png" in differ, "the binary run's loss curve changed with its learning rate"
+    assert differ != shown, "some figures do not show the binary run"
+    pairs = dict(re.findall(r"\\DIFfigurepair\{([^}]*)\}\{([^}]*)\}", diff_tex))
+    assert set(pairs.values()) == differ
+    assert diff_tex.count("\\DIFfigurechanged{}") == len(differ)
+    for name in shown - differ:
+        assert re.search(rf"\\includegraphics\[[^\]]*\]\{{{re.escape(name)}\}}", diff_tex), name
+    assert int(parse_line(result)["figures"]) == len(differ)
+    assert int(parse_line(result)["places"]) == len(differ) + count_places(diff_tex)
+
+
+@needs_pipeline
+def test_old_equal_to_new_gives_no_marks(changed, scratch):
+    for args in (("HEAD", "HEAD"), ("workspace", "workspace")):
+        tex, pdf = scratch / "same.tex", scratch / "same.pdf"
+        line = parse_line(run_diff(changed.project, *args, "-o", str(pdf), "--tex", str(tex)))
+        assert line["places"] == "0" and line["figures"] is None, args
+        marked = tex.read_text(encoding="utf-8")
+        assert not MARK.search(body(marked)) and "\\DIFfigure" not in body(marked), args
+        assert pdf.read_bytes().startswith(b"%PDF")
+
+
+@needs_pipeline
+def test_unknown_revision_is_one_line_and_exit_1(changed, scratch):
+    before = sorted(p.name for p in (changed.project.root / "report/build").iterdir())
+    result = run_diff(changed.project, "no-such-revision", check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("error: no-such-revision: unknown revision"), result.stderr
+    result = run_diff(changed.project, "HEAD", "no-such-experiment", check=False)
+    assert result.returncode == 1 and "no-such-experiment: unknown revision" in result.stderr
+    assert sorted(p.name for p in (changed.project.root / "report/build").iterdir()) == before
+
+
+@needs_pipeline
+def test_revisions_without_the_pipeline_or_without_a_copy_are_refused(baseline, scratch):
+    project = baseline.copy(scratch / "project", data=False)  # no DVC cache: HEAD's report.tex has no copy
+    empty_tree = project.git("hash-object", "-t", "tree", "/dev/null").stdout.strip()
+    bare = project.git("commit-tree", empty_tree, "-m", "nothing").stdout.strip()
+    result = run_diff(project, bare, "HEAD", check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == f"error: {bare[:7]}: a revision without the pipeline: its dvc.lock records no {REPORT_TEX}"
+
+    head = project.git("rev-parse", "HEAD").stdout.strip()
+    result = run_diff(project, "HEAD", "HEAD", check=False)
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    assert f"HEAD ({head[:7]}): DVC has no copy of its {REPORT_TEX}" in result.stderr
+    assert f"git checkout {head[:7]} && dvc repro report" in result.stderr
+    assert not (project.root / "report/build/diff.pdf").exists()
+
+
+@needs_pipeline
+def test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace(baseline, scratch):
+    project = baseline.copy(scratch / "project")
+    project.dvc("exp", "run", "-n", "lr-0-04", "-S", "runs.binary.learning_rate=0.04")
+    by_name = run_diff(project, "HEAD", "lr-0-04", "-o", str(scratch / "exp.pdf"), "--tex", str(scratch / "exp.tex"))
+    line = parse_line(by_name)
+    assert re.fullmatch(r"lr-0-04 \([0-9a-f]{7}\)", line["new"]), line["new"]
+    assert int(line["places"]) > 0 and int(line["figures"]) > 0
+    exp_tex = (scratch / "exp.tex").read_text(encoding="utf-8")
+    assert re.search(r"\\DIFdelFL\{0\.05 ?\}\s*\\DIFdelendFL\s*\\DIFaddbeginFL\s*\\DIFaddFL\{0\.04 ?\}", exp_tex)
+    # `dvc exp run` applied the experiment to the workspace: the same diff, but for the label
+    ws = run_diff(project, "HEAD", "-o", str(scratch / "ws.pdf"), "--tex", str(scratch / "ws.tex"))
+    ws_line = parse_line(ws)
+    assert (ws_line["places"], ws_line["figures"]) == (line["places"], line["figures"])
+    ws_tex = (scratch / "ws.tex").read_text(encoding="utf-8")
+    assert ws_tex.replace("after: workspace", "after: X") == exp_tex.replace(f"after: {line['new']}", "after: X")
+    # and back: the experiment as OLD
+    back = parse_line(run_diff(project, "lr-0-04", "HEAD", "-o", str(scratch / "back.pdf")))
+    assert back["places"] == line["places"]
+
+
+def test_missing_latexdiff_or_tex_is_one_line(monkeypatch, capsys):
+    from mnist_report import diff
+
+    real_which = shutil.which
+    for missing, expected in (("latexdiff", "error: latexdiff not found: install latexdiff: apt-get install latexdiff"),
+                              ("latexmk", "error: latexmk not found: install TeX Live")):
+        monkeypatch.setattr(shutil, "which", lambda tool, *args, **kwargs: None if tool == missing else real_which(tool))
+        assert diff.main(["HEAD"]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and len(captured.err.splitlines()) == 1
+        assert captured.err.startswith(expected), captured.err
