@@ -18,10 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mnist_report.diff import (
-    CHANGED_FIGURE, NEW_FIGURE, REPORT_TEX, count_places, figure_changes, figure_key, locked_digest, mark_figures,
-    run_latexdiff, Side,
-)
+from mnist_report.diff import CHANGED_FIGURE, NEW_FIGURE, count_places, figure_changes, figure_key, mark_figures, run_latexdiff
+from mnist_report.revisions import REPORT_TEX, Side, locked_digest
 from workflow_project import NEEDS_PIPELINE_TOOLS, Project
 
 needs_latexdiff = pytest.mark.skipif(shutil.which("latexdiff") is None, reason="latexdiff not installed")
