@@ -18,7 +18,8 @@ from mnist_report.outputs import output_paths
 
 PARAMS_YAML = r"""
 defaults: {task: softmax, classes: [2, 3], learning_rate: 0.01, epochs: 2, batch_size: 128,
-           shuffle: true, early_stopping: true, l2_lambda: 0.0, seed: 0}
+           shuffle: true, early_stopping: true, early_stopping_patience: 10, validations_per_epoch: 5,
+           l2_lambda: 0.0, seed: 0}
 runs:
   binary: {task: binary, learning_rate: 0.05, shuffle: false, early_stopping: false}
   binary_early_stopping: {task: binary, learning_rate: 0.05, shuffle: false}

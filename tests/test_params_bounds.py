@@ -10,7 +10,8 @@ from mnist_report.errors import PipelineError
 from mnist_report.params import run_settings
 
 DEFAULTS = {"task": "softmax", "classes": [2, 3], "learning_rate": 0.01, "epochs": 50, "batch_size": 128,
-            "shuffle": True, "early_stopping": True, "l2_lambda": 0.0, "seed": 0}
+            "shuffle": True, "early_stopping": True, "early_stopping_patience": 10, "validations_per_epoch": 5,
+            "l2_lambda": 0.0, "seed": 0}
 
 
 def settings_with(**own):
@@ -19,7 +20,7 @@ def settings_with(**own):
 
 @pytest.mark.parametrize("seed", [0, 1, 2**32])
 def test_seed_from_zero_is_accepted(seed):
-    assert settings_with(seed=seed)["seed"] == seed
+    assert settings_with(seed=seed).seed == seed
 
 
 def test_a_negative_seed_is_refused_naming_the_key():
@@ -29,7 +30,7 @@ def test_a_negative_seed_is_refused_naming_the_key():
 
 @pytest.mark.parametrize("batch_size", [1, TRAIN_SIZE])
 def test_batch_size_from_one_to_the_training_set_is_accepted(batch_size):
-    assert settings_with(batch_size=batch_size)["batch_size"] == batch_size
+    assert settings_with(batch_size=batch_size).batch_size == batch_size
 
 
 @pytest.mark.parametrize("batch_size", [0, TRAIN_SIZE + 1])

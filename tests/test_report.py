@@ -35,7 +35,8 @@ needs_tex = pytest.mark.skipif(not HAVE_TEX, reason="latexmk, pdflatex or pdftot
 
 PARAMS = {
     "defaults": {"task": "softmax", "classes": [2, 3], "learning_rate": 0.01, "epochs": 50, "batch_size": 128,
-                 "shuffle": True, "early_stopping": True, "l2_lambda": 0.0, "seed": 0},
+                 "shuffle": True, "early_stopping": True, "early_stopping_patience": 10, "validations_per_epoch": 5,
+                 "l2_lambda": 0.0, "seed": 0},
     "runs": {
         "binary": {"task": "binary", "learning_rate": 0.05, "shuffle": False, "early_stopping": False},
         "binary_early_stopping": {"task": "binary", "learning_rate": 0.05, "shuffle": False},
@@ -81,6 +82,13 @@ def fake_metrics() -> dict[str, dict]:
     for run, (val_accuracy, train_accuracy, val_loss, norm) in LAMBDA_RESULTS.items():
         metrics[run] = {**base, "val_accuracy": val_accuracy, "train_accuracy": train_accuracy, "val_loss": val_loss,
                         "train_loss": val_loss - 0.01, "steps": 7800, "weight_norm_squared": norm}
+    # The schedule each train stage records: the binary runs' 4005 // 128 = 31 steps an epoch with the
+    # validation every 6 steps of their histories (make_repo), the softmax runs' 20000 // 128 = 156
+    # with every 31; the original's patience.
+    for run in metrics:
+        binary = run.startswith("binary")
+        metrics[run].update({"steps_per_epoch": 31 if binary else 156, "validation_interval": 6 if binary else 31,
+                             "early_stopping_patience": 10})
     return metrics
 
 

@@ -37,8 +37,12 @@ def test_stage_writes_metrics_history_and_weights(workdir):
     assert train_stage.main(["trial"]) == 0
     metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
     assert set(metrics) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy", "early_stop_epoch",
-                            "steps", "weight_norm_squared"}
+                            "steps", "weight_norm_squared", "steps_per_epoch", "validation_interval",
+                            "early_stopping_patience"}
     assert metrics["steps"] == 2 * (4005 // 128)
+    # The schedule the run followed, as the report states it: 4005 2s and 3s // 128 = 31 steps an epoch,
+    # a validation every 31 // 5 = 6 steps, the default patience.
+    assert (metrics["steps_per_epoch"], metrics["validation_interval"], metrics["early_stopping_patience"]) == (31, 6, 10)
     weights = np.load(workdir / "models" / "trial.npy")
     assert weights.shape == (785, 1)
     assert metrics["weight_norm_squared"] == pytest.approx(float(np.sum(weights ** 2)), rel=1e-15)
@@ -166,3 +170,12 @@ def test_list_deps_prints_the_mnist_files(workdir, capsys):
     assert train_stage.main(["--list-deps"]) == 0
     assert capsys.readouterr().out.split() == [f"data/mnist/{name}" for name in (
         "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")]
+
+
+def test_a_run_takes_its_validations_per_epoch_and_patience_from_params(workdir):
+    write_params(workdir, validations_per_epoch=2, early_stopping_patience=3, early_stopping=True)
+    assert train_stage.main(["trial"]) == 0
+    metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
+    assert (metrics["steps_per_epoch"], metrics["validation_interval"], metrics["early_stopping_patience"]) == (31, 15, 3)
+    val_rows = (workdir / "metrics" / "history" / "trial" / "validation.csv").read_text().splitlines()
+    assert [int(row.split(",")[0]) for row in val_rows[1:]] == list(range(0, metrics["steps"], 15))

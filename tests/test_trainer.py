@@ -8,8 +8,13 @@ import pytest
 from mnist_report.data import Split
 from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax
 from mnist_report.trainer import (
-    DivergedError, batches, epoch_order, should_stop_early, train, validation_interval,
+    DivergedError, batches, epoch_order, final_metrics, should_stop_early, train, validation_interval,
 )
+
+
+#: The original's training rule (params.yaml defaults): early stopping after 10 validations without
+#: improvement, five validations an epoch.
+ORIGINAL_RULE = {"early_stopping_patience": 10, "validations_per_epoch": 5}
 
 
 def synthetic_split(num_samples, rng, num_inputs=8, task="binary"):
@@ -56,14 +61,14 @@ def test_each_epoch_shuffles_a_fresh_arange_with_the_legacy_generator():
 def test_early_stopping_rule_on_synthetic_losses():
     # Never while the loss keeps improving.
     improving = list(np.linspace(1.0, 0.1, 40))
-    assert not any(should_stop_early(improving[:n]) for n in range(1, 41))
+    assert not any(should_stop_early(improving[:n], 10) for n in range(1, 41))
     # Oldest of the last 11 is <= each of the 10 after it: stop exactly at the 11th value after the best.
     losses = [0.9, 0.8, 0.5] + [0.6, 0.55, 0.7, 0.51, 0.5, 0.52, 0.6, 0.61, 0.9, 0.55]
-    stops = [n for n in range(1, len(losses) + 1) if should_stop_early(losses[:n])]
+    stops = [n for n in range(1, len(losses) + 1) if should_stop_early(losses[:n], 10)]
     assert stops[0] == 13  # 0.5 at index 2, then ten values none below it (0.5 equal counts as no improvement)
     # A single improvement inside the window resets it.
-    assert not should_stop_early([0.5] + [0.6] * 9 + [0.49])
-    assert not should_stop_early([0.5] * 10)  # fewer than 11 recorded
+    assert not should_stop_early([0.5] + [0.6] * 9 + [0.49], 10)
+    assert not should_stop_early([0.5] * 10, 10)  # fewer than 11 recorded
 
 
 def test_validation_runs_every_fifth_of_an_epoch_from_step_zero():
@@ -71,8 +76,8 @@ def test_validation_runs_every_fifth_of_an_epoch_from_step_zero():
     train_set, val_set = synthetic_split(320, rng), synthetic_split(50, rng)
     model = LogisticRegression(num_inputs=8)
     result = train(model, train_set, val_set, learning_rate=0.1, epochs=3, batch_size=32, shuffle=False,
-                   early_stopping=False, seed=0)
-    assert validation_interval(320, 32) == 2
+                   early_stopping=False, **ORIGINAL_RULE, seed=0)
+    assert validation_interval(320, 32, 5) == 2
     assert result.steps == 30 and len(result.history.train_loss) == 30
     assert result.history.val_step == list(range(0, 30, 2))
     assert result.early_stop_epoch is None
@@ -85,7 +90,7 @@ def test_training_matches_a_hand_written_sgd_loop():
     train_set, val_set = synthetic_split(100, rng, task="softmax"), synthetic_split(30, rng, task="softmax")
     model = SoftmaxRegression(0.01, num_inputs=8)
     result = train(model, train_set, val_set, learning_rate=0.05, epochs=4, batch_size=16, shuffle=True,
-                   early_stopping=False, seed=5)
+                   early_stopping=False, **ORIGINAL_RULE, seed=5)
     # Independent loop: fresh arange shuffled each epoch, batches of 16, 6 per epoch.
     w = np.zeros((8, 10))
     order_rng = np.random.RandomState(5)
@@ -110,7 +115,7 @@ def test_early_stopping_keeps_last_weights_and_reports_zero_based_epoch():
     flipped = Split(val_set.X, 1 - val_set.Y, 1 - val_set.labels)
     model = LogisticRegression(num_inputs=8)
     result = train(model, train_set, flipped, learning_rate=0.5, epochs=20, batch_size=8, shuffle=False,
-                   early_stopping=True, seed=0)
+                   early_stopping=True, **ORIGINAL_RULE, seed=0)
     # 8 steps an epoch, validation after every step; the run stops at the first validation whose
     # loss 10 validations back is <= all 10 since, and reports the 0-based epoch of that step.
     val_loss = result.history.val_loss
@@ -135,7 +140,7 @@ def test_divergence_stops_with_step_and_loss():
     with pytest.raises(DivergedError, match=r"diverged at step \d+ \(epoch \d+\): training loss (inf|nan|[0-9.e+]+), "
                                             r"largest \|weight\| (inf|nan)"):
         train(model, train_set, val_set, learning_rate=1000.0, epochs=50, batch_size=16, shuffle=False,
-              early_stopping=False, seed=0)
+              early_stopping=False, **ORIGINAL_RULE, seed=0)
 
 
 def test_batch_larger_than_training_set_is_refused():
@@ -143,7 +148,7 @@ def test_batch_larger_than_training_set_is_refused():
     train_set = synthetic_split(10, rng)
     with pytest.raises(Exception, match="batch_size 16 is larger than the training set"):
         train(LogisticRegression(num_inputs=8), train_set, train_set, learning_rate=0.1, epochs=1, batch_size=16,
-              shuffle=False, early_stopping=False, seed=0)
+              shuffle=False, early_stopping=False, **ORIGINAL_RULE, seed=0)
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
@@ -158,7 +163,7 @@ def test_each_validation_is_that_of_the_weights_of_its_step(early_stopping):
     model = SoftmaxRegression(num_inputs=8)
     seen = []
     result = train(model, train_set, val_set, learning_rate=0.5, epochs=30, batch_size=20, shuffle=False,
-                   early_stopping=early_stopping, seed=0,
+                   early_stopping=early_stopping, **ORIGINAL_RULE, seed=0,
                    on_epoch=lambda epoch, history: seen.append(len(history.train_accuracy)))
     history = result.history
     assert (result.early_stop_epoch is not None) == early_stopping
@@ -187,7 +192,7 @@ def test_a_run_that_ends_with_an_error_leaves_no_thread_behind():
     before = threading.active_count()
     with pytest.raises(DivergedError):
         train(SoftmaxRegression(l2_lambda=1.0, num_inputs=8), train_set, val_set, learning_rate=1000.0,
-              epochs=50, batch_size=16, shuffle=False, early_stopping=False, seed=0)
+              epochs=50, batch_size=16, shuffle=False, early_stopping=False, **ORIGINAL_RULE, seed=0)
     assert threading.active_count() == before
 
 
@@ -202,5 +207,46 @@ def test_an_error_on_the_worker_thread_ends_the_run_with_it_and_no_thread_behind
     before = threading.active_count()
     with pytest.raises(MemoryError, match="worker could not allocate"):
         train(SoftmaxRegression(num_inputs=8), train_set, val_set, learning_rate=0.1, epochs=3, batch_size=8,
-              shuffle=False, early_stopping=False, seed=0)
+              shuffle=False, early_stopping=False, **ORIGINAL_RULE, seed=0)
     assert threading.active_count() == before
+
+
+def test_the_early_stopping_rule_waits_the_patience_it_is_given():
+    losses = [0.5] + [0.6] * 3
+    assert [should_stop_early(losses[:n], 3) for n in range(1, 5)] == [False, False, False, True]
+    assert not should_stop_early(losses, 4)
+    assert should_stop_early([0.5, 0.5], 1)  # equal counts as no improvement
+
+
+@pytest.mark.parametrize(("validations_per_epoch", "interval"), [(1, 10), (2, 5), (3, 3), (5, 2), (10, 1), (50, 1)])
+def test_validations_per_epoch_sets_the_interval_and_the_run_records_its_schedule(validations_per_epoch, interval):
+    # 320 samples, batches of 32: 10 steps an epoch; the interval is 10 // validations_per_epoch, at least 1.
+    rng = np.random.default_rng(0)
+    train_set, val_set = synthetic_split(320, rng), synthetic_split(50, rng)
+    model = LogisticRegression(num_inputs=8)
+    result = train(model, train_set, val_set, learning_rate=0.1, epochs=2, batch_size=32, shuffle=False,
+                   early_stopping=False, early_stopping_patience=7, validations_per_epoch=validations_per_epoch,
+                   seed=0)
+    assert validation_interval(320, 32, validations_per_epoch) == interval
+    assert result.history.val_step == list(range(0, 20, interval))
+    metrics = final_metrics(model, train_set, val_set, result)
+    assert (metrics["steps_per_epoch"], metrics["validation_interval"], metrics["early_stopping_patience"]) == (
+        10, interval, 7)
+
+
+def test_a_shorter_patience_stops_a_run_sooner():
+    rng = np.random.default_rng(0)
+    train_set, val_set = synthetic_split(64, rng), synthetic_split(40, rng)
+    flipped = Split(val_set.X, 1 - val_set.Y, 1 - val_set.labels)  # the validation loss only grows
+    steps = {}
+    for patience in (3, 10):
+        result = train(LogisticRegression(num_inputs=8), train_set, flipped, learning_rate=0.5, epochs=20,
+                       batch_size=8, shuffle=False, early_stopping=True, early_stopping_patience=patience,
+                       validations_per_epoch=8, seed=0)
+        val_loss = result.history.val_loss  # a validation after every step
+        # The first validation whose loss `patience` validations back is <= every one since.
+        expected = next(n for n in range(patience, 160)
+                        if all(val_loss[n - patience] <= v for v in val_loss[n - patience + 1:n + 1]))
+        assert len(val_loss) == expected + 1 == result.steps
+        steps[patience] = result.steps
+    assert steps[3] < steps[10]

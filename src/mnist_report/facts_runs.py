@@ -1,4 +1,4 @@
-"""Facts about single runs, the table of runs (Setup) and the training schedule a run followed.
+"""Facts about single runs and the table of runs (Setup).
 
 Pure functions of settings, metrics and histories; the templates choose their sentences by the names
 these return (``ending``, ``loss_gap.higher``...).
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from mnist_report.latex import accuracy_difference, loss_difference
 from mnist_report.roles import ROLES, SWEEP_TASKS
@@ -74,19 +72,3 @@ def run_table(runs: dict[str, dict[str, Any]], roles: dict[str, str], sweep_runs
     return [{"run": run, "tasks": uses.get(run, "--"), "model": MODEL_NAMES[settings["task"]], "settings": settings}
             for run, settings in runs.items()]
 
-
-def validation_interval(history: dict[str, np.ndarray]) -> int | None:
-    """Returns the number of SGD steps between consecutive validations (the most common gap), or None."""
-    gaps = np.diff(history["step"])
-    if gaps.size == 0:
-        return None
-    values, counts = np.unique(gaps, return_counts=True)
-    return int(values[np.argmax(counts)])
-
-
-def steps_per_epoch_of(settings: dict[str, Any], train_size: int, train_digit_counts: Sequence[int]) -> int:
-    """Returns the SGD steps of one epoch of a run: its training set (all ``train_size`` images, or
-    those of its two ``classes`` for the binary task) // batch size, the last partial batch dropped."""
-    size = (sum(train_digit_counts[digit] for digit in set(settings["classes"])) if settings["task"] == "binary"
-            else train_size)
-    return size // int(settings["batch_size"])

@@ -31,9 +31,7 @@ from mnist_report.errors import PipelineError, one_line_errors  # noqa: E402
 from mnist_report import outputs  # noqa: E402
 from mnist_report.files import write_bytes  # noqa: E402
 from mnist_report.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS, output_paths  # noqa: E402
-from mnist_report.params import (  # noqa: E402
-    FIGURE_NAMES, check_params, lambda_sweep, run_roles, run_settings, stage_params,
-)
+from mnist_report.params import FIGURE_NAMES, Figures, Params, Run, check_params, lambda_sweep, stage_params  # noqa: E402
 
 FIGURES_DIR = Path("report/figures")
 LINESTYLES = ("-", "--", "-.", ":")
@@ -41,12 +39,11 @@ PIXELS, DIGITS = 784, 10  # a softmax weight matrix is (PIXELS + 1 bias row, DIG
 
 # ------------------------------------------------------------------------------------ settings
 
-def figure_settings(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
-    """Returns (the ``figures`` section, each run's settings, role -> run from ``roles``) once
-    :func:`mnist_report.params.check_params` has passed the whole of ``params``."""
-    check_params(params)
-    runs = run_settings(params)
-    return params["figures"], runs, run_roles(params, runs)
+def figure_settings(params: Params | dict[str, Any]) -> tuple[Figures, dict[str, Run], dict[str, str]]:
+    """Returns (the ``figures`` section, each run's settings, role -> run from ``roles``) of the checked
+    ``params`` (a raw dict is checked here, its labels' mathematics included)."""
+    params = check_params(params, mathtext=True)
+    return params.figures, params.runs, params.roles
 
 
 def _label(template: str, key_path: str, **fields: Any) -> str:
@@ -93,7 +90,7 @@ def read_weight_norm(root: Path, run: str) -> float:
     return float(value)
 
 
-def input_paths(params: dict[str, Any]) -> list[Path]:
+def input_paths(params: Params | dict[str, Any]) -> list[Path]:
     """Returns the files the stage reads for ``params``, relative to the repository: its DVC deps."""
     figures, runs, roles = figure_settings(params)
     sweep = [run for _, run in lambda_sweep(runs)]
@@ -264,10 +261,10 @@ def weight_norm_figure(l2_lambdas: Sequence[float], weight_norms: Sequence[float
 
 # -------------------------------------------------------------------------------- the pipeline
 
-def build_figures(params: dict[str, Any], root: Path = Path(".")) -> dict[str, Figure]:
+def build_figures(params: Params | dict[str, Any], root: Path = Path(".")) -> dict[str, Figure]:
     """Returns figure name -> Figure, every input read and checked before anything is written."""
     figures, runs, roles = figure_settings(params)
-    block = figures["loss_block_steps"]
+    block = figures.loss_block_steps
     root = Path(root)
     histories: dict[Path, dict[str, np.ndarray]] = {}
 
@@ -283,12 +280,13 @@ def build_figures(params: dict[str, Any], root: Path = Path(".")) -> dict[str, F
         return history(output_paths(run)["validation_history"], VALIDATION_COLUMNS, run)
 
     def labels(name: str, **fields: Any) -> list[str]:
-        legend = figures[name]["legend"]
+        legend = figures.figure(name).legend
         return [_label(text, f"figures.{name}.legend", block_steps=block, **fields) for text in legend]
 
     def step_figure(name: str, curves: list[Curve]) -> Figure:
-        return steps_figure(curves, x_label=figures["steps_label"], y_label=figures[name]["y_label"],
-                            y_limits=figures[name]["y_limits"], size_inches=figures["size_inches"], name=name)
+        settings = figures.figure(name)
+        return steps_figure(curves, x_label=figures.steps_label, y_label=settings.y_label,
+                            y_limits=settings.y_limits, size_inches=figures.size_inches, name=name)
 
     def loss_and_accuracy(loss_name: str, accuracy_name: str, run: str) -> dict[str, Figure]:
         loss_labels, accuracy_labels = labels(loss_name), labels(accuracy_name)
@@ -313,16 +311,16 @@ def build_figures(params: dict[str, Any], root: Path = Path(".")) -> dict[str, F
     drawn |= loss_and_accuracy("3b_loss", "3c_accuracy", roles["3b"])
 
     drawn["4b_weights"] = weights_figure(
-        [(_label(figures["4b_weights"]["row_label"], "figures.4b_weights.row_label",
-                 l2_lambda=runs[run]["l2_lambda"], run=run), read_softmax_weights(root, run))
+        [(_label(figures.fig_4b_weights.row_label, "figures.4b_weights.row_label",
+                 l2_lambda=runs[run].l2_lambda, run=run), read_softmax_weights(root, run))
          for run in (roles["4b_top"], roles["4b_bottom"])],
-        size_inches=figures["4b_weights"]["size_inches"])
+        size_inches=figures.fig_4b_weights.size_inches)
 
     sweep = lambda_sweep(runs)
     shared = {l2_lambda for l2_lambda, _ in sweep if sum(l == l2_lambda for l, _ in sweep) > 1}
 
     def sweep_label(l2_lambda: float, run: str) -> str:
-        label = _label(figures["4c_val_accuracy"]["legend"], "figures.4c_val_accuracy.legend",
+        label = _label(figures.fig_4c_val_accuracy.legend, "figures.4c_val_accuracy.legend",
                        l2_lambda=l2_lambda, run=run)
         return f"{label} ({run})" if l2_lambda in shared else label  # two runs, one lambda: tell them apart
 
@@ -333,11 +331,11 @@ def build_figures(params: dict[str, Any], root: Path = Path(".")) -> dict[str, F
               linestyle=LINESTYLES[i % len(LINESTYLES)])
         for i, (l2_lambda, run) in enumerate(sweep)])
 
-    norm = figures["4e_weight_norm"]
+    norm = figures.fig_4e_weight_norm
     drawn["4e_weight_norm"] = weight_norm_figure(
         [l2_lambda for l2_lambda, _ in sweep], [read_weight_norm(root, run) for _, run in sweep],
-        x_label=norm["x_label"], y_label=norm["y_label"], y_scale=norm["y_scale"],
-        legend=labels("4e_weight_norm"), size_inches=figures["size_inches"])
+        x_label=norm.x_label, y_label=norm.y_label, y_scale=norm.y_scale,
+        legend=labels("4e_weight_norm"), size_inches=figures.size_inches)
     return {name: drawn[name] for name in FIGURE_NAMES}
 
 
@@ -359,7 +357,7 @@ def render_png(figure: Figure, dpi: int) -> bytes:
     return buffer.getvalue()
 
 
-def draw_all(params: dict[str, Any], root: Path = Path("."), out_dir: Path | None = None) -> list[Path]:
+def draw_all(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None) -> list[Path]:
     """Draws every figure into ``out_dir/<name>.png``; returns the paths written.
 
     Inputs are read under ``root``; ``out_dir`` defaults to ``root/report/figures``.
@@ -367,10 +365,10 @@ def draw_all(params: dict[str, Any], root: Path = Path("."), out_dir: Path | Non
     figures, _, _ = figure_settings(params)
     out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
     written = []
-    with figure_style(figures["font_size"]):
+    with figure_style(figures.font_size):
         for name, figure in build_figures(params, root).items():
             path = out_dir / f"{name}.png"
-            write_bytes(path, render_png(figure, figures["dpi"]))
+            write_bytes(path, render_png(figure, figures.dpi))
             written.append(path)
     return written
 
@@ -378,7 +376,7 @@ def draw_all(params: dict[str, Any], root: Path = Path("."), out_dir: Path | Non
 @one_line_errors
 def main(argv: Sequence[str] | None = None) -> int:
     """Stage ``figures``: draws the report's figures from ``params.yaml`` and the runs' outputs."""
-    params = stage_params("python -m mnist_report.figures", main.__doc__, argv, input_paths)
+    params = stage_params("python -m mnist_report.figures", main.__doc__, argv, input_paths, mathtext=True)
     if params is None:
         return 0
     written = draw_all(params)

@@ -27,25 +27,37 @@ import numpy as np
 
 from mnist_report import data, layout, outputs
 from mnist_report.errors import PipelineError, one_line_errors
-from mnist_report.facts_runs import run_facts, run_table, steps_per_epoch_of, validation_interval
+from mnist_report.facts_runs import run_facts, run_table
 from mnist_report.facts_task2 import early_stopping_facts, shuffling_facts, stopping_comparison
 from mnist_report.facts_task3 import overfitting_facts, softmax_facts
 from mnist_report.facts_task4 import roughness, sweep_entry, sweep_facts, task4_sweep, weights_facts
 from mnist_report.files import write_text
 from mnist_report.latex import Tex, num
 from mnist_report.outputs import FIGURES_DIR, TEX_PATH, VALIDATION_COLUMNS, figure_file, output_paths
-from mnist_report.params import (
-    FIGURE_NAMES, lambda_sweep, report_section, run_roles, run_settings, stage_params, sweep_differences,
-)
+from mnist_report.params import FIGURE_NAMES, Params, check_params, lambda_sweep, stage_params, sweep_differences
 from mnist_report.provenance import data_facts, git_state, tool_versions
 from mnist_report.reproduction import reproduction
 from mnist_report.templates import TEMPLATE_DIR, Record, render
-from mnist_report.trainer import PATIENCE
 
 #: The roles whose validation histories the text reads (Tasks 2b, 2e and 3d).
 HISTORY_ROLES = ("2b", "2e_unshuffled", "2e_shuffled", "3b")
 #: The roles whose final weights the text reads (Task 4b).
 WEIGHT_ROLES = ("4b_top", "4b_bottom")
+#: The training schedule each train@<run> records in its metrics (trainer.final_metrics), which the
+#: report states as the run followed it rather than re-deriving it.
+SCHEDULE_KEYS = ("steps_per_epoch", "validation_interval", "early_stopping_patience")
+
+
+def check_schedule(metrics: dict[str, Any], shown: str) -> None:
+    """Raises PipelineError naming the metrics file ``shown`` and the key unless every one of
+    :data:`SCHEDULE_KEYS` is an integer >= 1."""
+    for key in SCHEDULE_KEYS:
+        if key not in metrics:
+            raise PipelineError(f"{shown}: missing {key!r}; expected the schedule its train stage records "
+                                "(metrics of an older train stage: `dvc repro` reruns it)")
+        value = metrics[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise PipelineError(f"{shown}: {key!r} = {value!r}: expected an integer >= 1")
 
 
 def figure_facts() -> dict[str, dict[str, Any]]:
@@ -64,7 +76,7 @@ def graphics_path(tex_path: Path, figures_dir: Path) -> Tex:
     return Tex(relative)
 
 
-def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
+def build_context(params: Params | dict[str, Any], root: str | os.PathLike = ".", *,
                   tex_path: str | os.PathLike | None = None,
                   figures_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Returns everything the templates insert, read from ``root`` (the repository) and ``params``.
@@ -76,15 +88,17 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
     root = Path(root)
     tex_path = Path(tex_path) if tex_path is not None else root / TEX_PATH
     figures_dir = Path(figures_dir) if figures_dir is not None else root / FIGURES_DIR
-    settings = report_section(params)
-    number_format = {"loss_decimals": settings["loss_decimals"], "accuracy_decimals": settings["accuracy_decimals"]}
+    params = check_params(params)
+    settings = params.report
+    number_format = {"loss_decimals": settings.loss_decimals, "accuracy_decimals": settings.accuracy_decimals}
     accuracy_decimals = number_format["accuracy_decimals"]
-    runs = run_settings(params)
-    roles = run_roles(params, runs)
+    runs, roles = params.runs, params.roles
 
     def metrics_of(run: str) -> Record:
         shown = output_paths(run)["metrics"]
-        return Record(outputs.read_metrics(root / shown, str(shown)), str(shown), is_file=True)
+        values = outputs.read_metrics(root / shown, str(shown))
+        check_schedule(values, str(shown))
+        return Record(values, str(shown), is_file=True)
 
     def history(run: str) -> dict[str, np.ndarray]:
         shown = output_paths(run)["validation_history"]
@@ -92,31 +106,31 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
 
     def weights(run: str) -> dict[str, Any]:
         shown = output_paths(run)["weights"]
-        return {"run": run, "l2_lambda": float(runs[run]["l2_lambda"]),
+        return {"run": run, "l2_lambda": runs[run].l2_lambda,
                 "roughness": roughness(outputs.read_weights(root / shown, str(shown), data.DIGITS))}
 
     metrics = {run: metrics_of(run) for run in runs}
-    facts = data_facts(root / data.MNIST_DIR, data.MNIST_DIR.as_posix(), runs[roles["2b"]]["classes"])
-    epoch_steps = {run: steps_per_epoch_of(run_settings_, facts["train_size"], facts["train_digit_counts"])
-                   for run, run_settings_ in runs.items()}
+    facts = data_facts(root / data.MNIST_DIR, data.MNIST_DIR.as_posix(), runs[roles["2b"]].classes)
+    epoch_steps = {run: metrics[run]["steps_per_epoch"] for run in runs}
     role_runs = {role: run_facts(run, runs[run], metrics[run], number_format) for role, run in roles.items()}
     sweep = [sweep_entry(entry["run"], runs[entry["run"]], metrics[entry["run"]], epoch_steps[entry["run"]])
              for entry in task4_sweep(runs)]
     histories = {role: history(roles[role]) for role in HISTORY_ROLES}
-    intervals = {role: validation_interval(histories[role]) for role in HISTORY_ROLES}
+    intervals = {role: metrics[roles[role]]["validation_interval"] for role in HISTORY_ROLES}
     unshuffled, shuffled = roles["2e_unshuffled"], roles["2e_shuffled"]
     binary, softmax = role_runs["2b"], role_runs["3b"]
     return {
-        "title": settings["title"],
-        "authors": list(settings["authors"]),
+        "title": settings.title,
+        "authors": list(settings.authors),
         "number_format": number_format,
         "graphics_path": graphics_path(tex_path, figures_dir),
         "figures": figure_facts(),
         "data": facts,
         "setup": {
             "binary_validation_interval": intervals["2b"], "softmax_validation_interval": intervals["3b"],
-            "patience": PATIENCE, "positive_digit": binary["settings"]["classes"][0],
-            "negative_digit": binary["settings"]["classes"][1],
+            # The rule as Task 2d's run followed it; each run's own is in its facts (early_stopping_patience).
+            "patience": metrics[roles["2d"]]["early_stopping_patience"],
+            "positive_digit": binary["settings"].classes[0], "negative_digit": binary["settings"].classes[1],
             "runs": run_table(runs, roles, [entry["run"] for entry in sweep]),
         },
         "task2": {
@@ -141,16 +155,16 @@ def build_context(params: dict[str, Any], root: str | os.PathLike = ".", *,
             "sweep_differences": sweep_differences(runs, lambda_sweep(runs)),
             "sweep_facts": sweep_facts(sweep, accuracy_decimals),
         },
-        "reproduction": reproduction(metrics, float(settings["reproduction_rtol"])),
+        "reproduction": reproduction(metrics, settings.reproduction_rtol),
         "git": git_state(root),
         "versions": tool_versions(),
     }
 
 
-def input_paths(params: dict[str, Any]) -> list[str]:
+def input_paths(params: Params | dict[str, Any]) -> list[str]:
     """Returns the files the stage reads besides params.yaml and the code: its DVC ``deps``."""
-    runs = run_settings(params)
-    roles = run_roles(params, runs)
+    params = check_params(params)
+    runs, roles = params.runs, params.roles
     paths = {output_paths(run)["metrics"].as_posix() for run in runs}
     paths |= {output_paths(roles[role])["validation_history"].as_posix() for role in HISTORY_ROLES}
     paths |= {output_paths(roles[role])["weights"].as_posix() for role in WEIGHT_ROLES}

@@ -23,26 +23,29 @@ from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes, write_json, write_text
 from mnist_report.models import make_model
 from mnist_report.outputs import history_csvs, output_paths
-from mnist_report.params import load_checked, run_settings, shown
+from mnist_report.params import Run, load_checked, shown
 from mnist_report.trainer import History, final_metrics, train
 
-def run(name: str, settings: dict, data_dir: Path = MNIST_DIR, root: Path = Path("."), verbose: bool = True) -> dict:
+
+def run(name: str, settings: Run, data_dir: Path = MNIST_DIR, root: Path = Path("."), verbose: bool = True) -> dict:
     """Trains run ``name`` with ``settings`` and writes its outputs under ``root``; returns its metrics."""
-    train_set, val_set = load_splits(settings["task"], tuple(settings["classes"]), data_dir)
-    if settings["batch_size"] > len(train_set.X):
-        raise PipelineError(f"runs.{name}.batch_size = {settings['batch_size']}: expected at most the "
+    train_set, val_set = load_splits(settings.task, settings.classes, data_dir)
+    if settings.batch_size > len(train_set.X):
+        raise PipelineError(f"runs.{name}.batch_size = {settings.batch_size}: expected at most the "
                             f"{len(train_set.X)} training images of this run's task")
-    model = make_model(settings["task"], settings["l2_lambda"])
+    model = make_model(settings.task, settings.l2_lambda)
 
     def report_epoch(epoch: int, history: History) -> None:
         last = len(history.val_loss) - 1
-        print(f"train@{name} epoch {epoch + 1}/{settings['epochs']}: train loss {history.train_loss[-1]:.4f}, "
+        print(f"train@{name} epoch {epoch + 1}/{settings.epochs}: train loss {history.train_loss[-1]:.4f}, "
               f"val loss {history.val_loss[last]:.4f}, val accuracy {history.val_accuracy[last]:.4f}", flush=True)
 
     try:
-        result = train(model, train_set, val_set, learning_rate=settings["learning_rate"],
-                       epochs=settings["epochs"], batch_size=settings["batch_size"], shuffle=settings["shuffle"],
-                       early_stopping=settings["early_stopping"], seed=settings["seed"],
+        result = train(model, train_set, val_set, learning_rate=settings.learning_rate, epochs=settings.epochs,
+                       batch_size=settings.batch_size, shuffle=settings.shuffle,
+                       early_stopping=settings.early_stopping,
+                       early_stopping_patience=settings.early_stopping_patience,
+                       validations_per_epoch=settings.validations_per_epoch, seed=settings.seed,
                        on_epoch=report_epoch if verbose else None)
     except PipelineError as error:
         raise PipelineError(f"run {name}: {error}") from error
@@ -94,7 +97,7 @@ def main(argv: Sequence[str] | None = None, environment: Mapping[str, str] | Non
     parser.add_argument("--list-deps", action="store_true",
                         help="print the files the stage reads (its DVC deps besides the code), one a line, and exit")
     args = parser.parse_args(argv)
-    runs = run_settings(load_checked(args.params))
+    runs = load_checked(args.params).runs
     if args.list_deps:
         print("\n".join(input_paths()))
         return 0

@@ -2,8 +2,10 @@
 
 One loop a reader can follow against the report: per epoch, ``N // batch_size`` batches in index
 order (the last partial batch dropped); after the update of every global step ``s`` with
-``s % ((N // batch_size) // 5) == 0`` (step 0 included), a validation records the validation loss
-and accuracy and the accuracy on the whole training set; early stopping may end the run there.
+``s % ((N // batch_size) // validations_per_epoch) == 0`` (step 0 included; the original validates
+five times an epoch), a validation records the validation loss and accuracy and the accuracy on the
+whole training set; early stopping may end the run there, after ``patience`` validations without
+improvement (the original waits 10). Both numbers are run settings of ``params.yaml``.
 ``benchmarks/train_speed.py`` times it against a straightforward implementation of the same loop.
 """
 
@@ -19,9 +21,6 @@ from mnist_report.data import Split
 from mnist_report.errors import PipelineError
 from mnist_report.models import LinearModel
 from mnist_report.speed import Validations
-
-#: Early stopping waits this many validations without improvement (the original's rule).
-PATIENCE = 10
 
 
 class DivergedError(PipelineError):
@@ -44,6 +43,10 @@ class TrainingResult:
     history: History
     early_stop_epoch: int | None  # 0-based epoch in which early stopping ended the run, or None
     steps: int  # SGD steps taken
+    # The schedule the run followed, as the report states it:
+    steps_per_epoch: int
+    validation_interval: int  # steps between validations
+    early_stopping_patience: int  # validations without improvement that end the run (if early_stopping)
 
 
 def epoch_order(num_samples: int, rng: np.random.RandomState | None) -> np.ndarray | None:
@@ -67,7 +70,7 @@ def batches(num_samples: int, batch_size: int, order: np.ndarray | None) -> Iter
         yield slice(start, start + batch_size) if order is None else order[start:start + batch_size]
 
 
-def should_stop_early(val_loss: list[float], patience: int = PATIENCE) -> bool:
+def should_stop_early(val_loss: list[float], patience: int) -> bool:
     """Returns True when the oldest of the last ``patience + 1`` validation losses is less than or
     equal to each of the ``patience`` after it: no improvement over ``patience`` validations."""
     if len(val_loss) < patience + 1:
@@ -76,13 +79,20 @@ def should_stop_early(val_loss: list[float], patience: int = PATIENCE) -> bool:
     return all(oldest <= loss for loss in after)
 
 
-def validation_interval(num_samples: int, batch_size: int) -> int:
-    """Returns the number of steps between validations: a fifth of an epoch (at least 1)."""
-    return max(1, (num_samples // batch_size) // 5)
+def steps_per_epoch(num_samples: int, batch_size: int) -> int:
+    """Returns the SGD steps of one epoch: ``num_samples // batch_size`` (the last partial batch dropped)."""
+    return num_samples // batch_size
+
+
+def validation_interval(num_samples: int, batch_size: int, validations_per_epoch: int) -> int:
+    """Returns the number of steps between validations: ``steps_per_epoch // validations_per_epoch``,
+    at least 1 (more validations than steps: one after every step)."""
+    return max(1, steps_per_epoch(num_samples, batch_size) // validations_per_epoch)
 
 
 def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate: float, epochs: int,
-          batch_size: int, shuffle: bool, early_stopping: bool, seed: int,
+          batch_size: int, shuffle: bool, early_stopping: bool, early_stopping_patience: int,
+          validations_per_epoch: int, seed: int,
           on_epoch: Callable[[int, History], None] | None = None) -> TrainingResult:
     """Trains ``model`` in place and returns what it recorded.
 
@@ -92,12 +102,14 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
     Raises DivergedError at the first step whose training loss or updated weights are inf or NaN.
     ``on_epoch`` sees the history at the end of each epoch, where ``train_accuracy`` may still lack
     the latest validation's entry (see Validations); it is complete when ``train`` returns.
+    A validation follows every :func:`validation_interval` steps; early stopping ends the run when
+    :func:`should_stop_early` with ``early_stopping_patience``.
     """
     X, Y = train_set.X, train_set.Y
     num_samples = X.shape[0]
     if num_samples < batch_size:
         raise PipelineError(f"batch_size {batch_size} is larger than the training set ({num_samples} samples)")
-    interval = validation_interval(num_samples, batch_size)
+    interval = validation_interval(num_samples, batch_size, validations_per_epoch)
     rng = np.random.RandomState(seed) if shuffle else None
     history = History()
     early_stop_epoch = None
@@ -116,7 +128,7 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
                 history.train_loss.append(loss)
                 if step % interval == 0:
                     validations.validate(step)
-                    if early_stopping and should_stop_early(history.val_loss):
+                    if early_stopping and should_stop_early(history.val_loss, early_stopping_patience):
                         early_stop_epoch = epoch
                         break
                 step += 1
@@ -125,12 +137,16 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
                 break
             if on_epoch is not None:
                 on_epoch(epoch, history)
-    return TrainingResult(history, early_stop_epoch=early_stop_epoch, steps=step)
+    return TrainingResult(history, early_stop_epoch=early_stop_epoch, steps=step,
+                          steps_per_epoch=steps_per_epoch(num_samples, batch_size), validation_interval=interval,
+                          early_stopping_patience=early_stopping_patience)
 
 
 def final_metrics(model: LinearModel, train_set: Split, val_set: Split, result: TrainingResult) -> dict:
     """Returns the run's figures: loss and accuracy of the final weights on the whole training and
-    validation sets, the early-stop epoch, the steps taken and ``||w||^2``."""
+    validation sets, the early-stop epoch, the steps taken and ``||w||^2``, then the schedule it
+    followed (steps per epoch, steps between validations, the early-stopping patience), which the
+    report states."""
     z_train, z_val = model.logits(train_set.X), model.logits(val_set.X)  # one product per set serves both
     return {
         "train_loss": model.loss_from_logits(z_train, train_set.Y),
@@ -140,4 +156,7 @@ def final_metrics(model: LinearModel, train_set: Split, val_set: Split, result: 
         "early_stop_epoch": result.early_stop_epoch,
         "steps": result.steps,
         "weight_norm_squared": float(np.sum(model.w ** 2)),
+        "steps_per_epoch": result.steps_per_epoch,
+        "validation_interval": result.validation_interval,
+        "early_stopping_patience": result.early_stopping_patience,
     }
