@@ -57,7 +57,9 @@ def train_ours(train_set, val_set, settings: dict) -> dict:
     model = make_model(settings["task"], settings["l2_lambda"])
     result = train(model, train_set, val_set, learning_rate=settings["learning_rate"], epochs=settings["epochs"],
                    batch_size=settings["batch_size"], shuffle=settings["shuffle"],
-                   early_stopping=settings["early_stopping"], seed=settings["seed"])
+                   early_stopping=settings["early_stopping"],
+                   early_stopping_patience=settings["early_stopping_patience"],
+                   validations_per_epoch=settings["validations_per_epoch"], seed=settings["seed"])
     return final_metrics(model, train_set, val_set, result)
 
 

@@ -60,14 +60,6 @@ def test_task_ranges_and_the_tasks_of_each_run_come_from_the_roles_table():
         ("a", "2b--2e, 3b--3d, 4b", "softmax"), ("b", "4c--4e", "logistic"), ("c", "--", "logistic")]
 
 
-def test_steps_per_epoch_and_validation_interval():
-    counts = [100, 100, 2000, 2005, 100, 100, 100, 100, 100, 100]
-    assert facts_runs.steps_per_epoch_of(SETTINGS, 20000, counts) == 4005 // 128
-    assert facts_runs.steps_per_epoch_of({**SETTINGS, "task": "softmax"}, 20000, counts) == 20000 // 128
-    assert facts_runs.validation_interval({"step": np.array([0, 31, 62, 93, 100])}) == 31
-    assert facts_runs.validation_interval({"step": np.array([5])}) is None
-
-
 # ------------------------------------------------------------------------------------- Task 2d
 
 @pytest.mark.parametrize("full, stopping, compared_with, saving", [
@@ -357,10 +349,3 @@ def test_filters_that_make_words():
     assert [latex.count(n) for n in (9, 10)] == ["nine", "10"]
     with pytest.raises(PipelineError, match="filter than expects a Difference"):
         latex.than(0.5)
-
-
-def test_the_roles_table_agrees_with_the_check_of_params():
-    # Until params.py reads roles.ROLES, the two must list the same roles with the same requirements.
-    from mnist_report.params import ROLE_REQUIREMENTS
-
-    assert {role: served.requires for role, served in ROLES.items()} == ROLE_REQUIREMENTS
