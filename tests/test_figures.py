@@ -421,3 +421,38 @@ def test_printed_at_their_layout_width_the_figures_type_is_about_that_of_the_tex
         printed_inches = layout.print_width(name) * layout.TEXT_WIDTH_MM / 25.4
         printed_points = settings["font_size"] * printed_inches / width_inches
         assert 9 <= printed_points <= 12, f"{name}: its type prints at {printed_points:.1f} pt"
+
+
+# ------------------------------------------------------------- drawing details, by hand (mutation tests)
+
+from matplotlib import rc_context  # noqa: E402  (kept with the tests below, so that merges stay clean)
+from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
+
+def test_4e_by_hand_points_for_positive_lambdas_and_a_dashed_c1_line_for_each_unpenalised_run():
+    with figures.figure_style(12):
+        figure = figures.weight_norm_figure(
+            [0.0, 0.0, 0.001, 0.01], [9.0, 8.0, 4.0, 1.0], x_label="lambda", y_label="norm", y_scale="log",
+            legend=["lambda > 0", "lambda = 0"], size_inches=[4.0, 3.0])
+        ax = figure.axes[0]
+        assert tuple(figure.get_size_inches()) == (4.0, 3.0)
+        assert isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine)
+        points, *unpenalised = ax.get_lines()
+        assert (points.get_marker(), points.get_linestyle()) == ("o", "-")
+        for line, norm in zip(unpenalised, [9.0, 8.0], strict=True):
+            np.testing.assert_array_equal(line.get_ydata(), [norm, norm])
+            assert line.get_linestyle() == "--" and to_hex(line.get_color()) == to_hex("C1")  # one colour: one meaning
+        low, high = ax.get_xlim()
+        assert low < 0.001 and 0.01 < high < 1.0  # the lines' room is made in y only: x stays the lambdas'
+        assert ax.get_ylim()[0] < 1.0 and 9.0 < ax.get_ylim()[1]
+        assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_yscale()) == ("lambda", "norm", "log")
+        assert [line.get_alpha() for line in ax.xaxis.get_gridlines()] == [0.3] * len(ax.xaxis.get_gridlines())
+        assert ax.xaxis.get_gridlines() and all(line.get_visible() for line in ax.yaxis.get_gridlines())
+
+
+def test_render_png_gives_png_bytes_whatever_the_default_format():
+    figure = Figure(figsize=(1, 1))
+    with rc_context({"savefig.format": "svg"}):
+        data = figures.render_png(figure, 10)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and b"Software" not in data
