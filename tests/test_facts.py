@@ -259,7 +259,7 @@ def test_recurring_spikes_at_the_smallest_sizes():
     # One step per epoch, a validation every step: every validation is at the same step of the epoch.
     rising = history(np.arange(6), np.arange(6.0))
     assert facts_task2.recurring_spikes(rising, 1, 1)["steps"] == [2, 3, 4, 5]
-    assert facts_task2.recurring_spikes(rising, 10, 0) is None  # no validation interval: nothing recurs
+    assert facts_task2.recurring_spikes(rising, 1, 0) is None  # no validation interval: nothing recurs
     # A validation every step, epochs of 3 steps: spikes after step 1 of each epoch.
     every_step = history(np.arange(13), [9, 9, 9] + [1.0, 1.5, 1.25] * 3 + [1.0])
     spikes = facts_task2.recurring_spikes(every_step, 3, 1)
@@ -335,6 +335,7 @@ def test_roughness_is_a_property_of_each_class_shape():
     weights[:784, 0], weights[:784, 1] = ramp, 10 * ramp  # the same shape, ten times the size
     # Class 2 is all zero: flat, roughness 0, not 0 / 0.
     assert facts_task4.roughness(weights) == pytest.approx((0.5 / 14.5 + 0.5 / 14.5 + 0) / 3, rel=1e-12)
+    assert facts_task4.roughness(weights / 1000) == pytest.approx((0.5 / 14.5 + 0.5 / 14.5 + 0) / 3, rel=1e-12)
     # Computed in double precision from float32 weights: the same as from their float64 values.
     thirds = (np.arange(785 * 2).reshape(785, 2) % 7 / 3).astype(np.float32)
     assert facts_task4.roughness(thirds) == facts_task4.roughness(thirds.astype(np.float64))
