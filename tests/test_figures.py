@@ -456,3 +456,37 @@ def test_render_png_gives_png_bytes_whatever_the_default_format():
     with rc_context({"savefig.format": "svg"}):
         data = figures.render_png(figure, 10)
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and b"Software" not in data
+
+
+@pytest.mark.parametrize("content, complaint", [
+    (None, "run r: metrics/r.json: missing; expected the metrics of train@r"),
+    ("{", "run r: metrics/r.json: not readable JSON (Expecting property name"),
+    ("[1.0]", "run r: metrics/r.json: weight_norm_squared = None; expected a number >= 0"),
+    ('{"weight_norm_squared": -0.5}', "run r: metrics/r.json: weight_norm_squared = -0.5; expected a number >= 0"),
+    ('{"weight_norm_squared": Infinity}', "run r: metrics/r.json: weight_norm_squared = inf; expected a number >= 0"),
+    ('{"weight_norm_squared": true}', "run r: metrics/r.json: weight_norm_squared = True; expected a number >= 0"),
+])
+def test_read_weight_norm_refuses_by_run_file_and_value(tmp_path, content, complaint):
+    (tmp_path / "metrics").mkdir()
+    if content is not None:
+        (tmp_path / "metrics/r.json").write_text(content)
+    with pytest.raises(PipelineError) as refusal:
+        figures.read_weight_norm(tmp_path, "r")
+    assert str(refusal.value).startswith(complaint)
+
+
+@pytest.mark.parametrize("norm", [0, 0.25, 3])
+def test_read_weight_norm_takes_any_finite_number_from_zero(tmp_path, norm):
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/r.json").write_text(json.dumps({"weight_norm_squared": norm}))
+    assert figures.read_weight_norm(tmp_path, "r") == norm
+
+
+def test_4b_with_one_row_at_its_size_and_constrained():
+    weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
+    figure = figures.weights_figure([("only", weights)], size_inches=[6.0, 1.0])
+    assert tuple(figure.get_size_inches()) == (6.0, 1.0)
+    assert isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine)
+    tiles = [ax for ax in figure.axes if ax.get_images()]
+    assert len(tiles) == 10 and tiles[0].get_ylabel() == "only"
+    np.testing.assert_array_equal(tiles[3].get_images()[0].get_array(), weights[:784, 3].reshape(28, 28))
