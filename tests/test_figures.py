@@ -429,6 +429,7 @@ from matplotlib import rc_context  # noqa: E402  (kept with the tests below, so 
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 def test_4e_by_hand_points_for_positive_lambdas_and_a_dashed_c1_line_for_each_unpenalised_run():
     with figures.figure_style(12):
@@ -490,3 +491,37 @@ def test_4b_with_one_row_at_its_size_and_constrained():
     tiles = [ax for ax in figure.axes if ax.get_images()]
     assert len(tiles) == 10 and tiles[0].get_ylabel() == "only"
     np.testing.assert_array_equal(tiles[3].get_images()[0].get_array(), weights[:784, 3].reshape(28, 28))
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([0.0, 0.0, 5.0], (0.0, 1.0)),     # points on a limit are inside it
+    ([1.0, 1.0, 5.0], (0.0, 1.0)),
+    ([-4.0, -4.0, 0.5], (-4.25, 1.0)),  # widened below only: 5 % of 5 there, the top stays
+])
+def test_y_limits_to_draw_at_the_limits_by_hand(values, expected):
+    assert figures.y_limits_to_draw((0.0, 1.0), [np.array(values)], (min(values), max(values))) == expected
+
+
+def test_block_means_are_taken_in_double_precision():
+    # In float32, 1 + 2**-30 rounds to 1; the mean of the block is 0.5 + 2**-31.
+    _, mean, _ = block_mean_std(np.arange(2), np.array([1.0, 2.0 ** -30], dtype=np.float32), 2)
+    assert mean.tolist() == [0.5 + 2.0 ** -31]
+
+
+def test_a_label_with_an_unknown_field_lists_the_fields_it_may_use():
+    with pytest.raises(PipelineError) as refusal:
+        figures._label("lambda = {lam}", "figures.x.legend", l2_lambda=0.1, run="r")
+    assert str(refusal.value).endswith("expected fields among l2_lambda, run (double literal braces)")
+
+
+@pytest.mark.parametrize("label, columns", [("short", 2), ("a label too long to sit beside another", 1)])
+def test_the_legend_sits_above_the_axes_frameless_in_as_many_columns_as_fit(label, columns):
+    curves = [figures.Curve(f"{label} {k}", np.arange(3), np.arange(3.0) + k) for k in range(2)]
+    with figures.figure_style(12):
+        figure = figures.steps_figure(curves, x_label="step", y_label="loss", y_limits=None, size_inches=[5.0, 3.8])
+        FigureCanvasAgg(figure).draw()
+        (legend,) = figure.legends
+        assert legend._ncols == columns and not legend.get_frame_on()
+        box, axes = legend.get_window_extent(), figure.axes[0].get_window_extent()
+        assert box.y0 >= axes.y1 and box.width <= figure.bbox.width  # above the axes, within the figure
+        assert abs((box.x0 + box.x1) / 2 - figure.bbox.width / 2) < 0.05 * figure.bbox.width  # centred
