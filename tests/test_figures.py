@@ -491,6 +491,13 @@ def test_4b_with_one_row_at_its_size_and_constrained():
     tiles = [ax for ax in figure.axes if ax.get_images()]
     assert len(tiles) == 10 and tiles[0].get_ylabel() == "only"
     np.testing.assert_array_equal(tiles[3].get_images()[0].get_array(), weights[:784, 3].reshape(28, 28))
+    image = tiles[3].get_images()[0]
+    # One scale per row, symmetric about 0 up to the largest |pixel weight|: 783 * 10 + 9 - 3000 = 4839 (the
+    # bias row, up to 4849, left out).
+    assert image.get_clim() == (-4839.0, 4839.0) and image.get_cmap().name == "RdBu_r"
+    assert image.get_interpolation() == "nearest"
+    zero = figures.weights_figure([("zero", np.zeros((785, 10)))], size_inches=[6.0, 1.0])
+    assert zero.axes[0].get_images()[0].get_clim() == (-1.0, 1.0)  # all zero: a scale of +-1, not of 0
 
 
 @pytest.mark.parametrize("values, expected", [
