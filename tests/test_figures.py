@@ -422,3 +422,114 @@ def test_printed_at_their_layout_width_the_figures_type_is_about_that_of_the_tex
         printed_inches = layout.print_width(name) * layout.TEXT_WIDTH_MM / 25.4
         printed_points = settings["font_size"] * printed_inches / width_inches
         assert 9 <= printed_points <= 12, f"{name}: its type prints at {printed_points:.1f} pt"
+
+
+# ------------------------------------------------------------- drawing details, by hand (mutation tests)
+
+from matplotlib import rc_context  # noqa: E402  (kept with the tests below, so that merges stay clean)
+from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+
+def test_4e_by_hand_points_for_positive_lambdas_and_a_dashed_c1_line_for_each_unpenalised_run():
+    with figures.figure_style(12):
+        figure = figures.weight_norm_figure(
+            [0.0, 0.0, 0.001, 0.01], [9.0, 8.0, 4.0, 1.0], x_label="lambda", y_label="norm", y_scale="log",
+            legend=["lambda > 0", "lambda = 0"], size_inches=[4.0, 3.0])
+        ax = figure.axes[0]
+        assert tuple(figure.get_size_inches()) == (4.0, 3.0)
+        assert isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine)
+        points, *unpenalised = ax.get_lines()
+        assert (points.get_marker(), points.get_linestyle()) == ("o", "-")
+        for line, norm in zip(unpenalised, [9.0, 8.0], strict=True):
+            np.testing.assert_array_equal(line.get_ydata(), [norm, norm])
+            assert line.get_linestyle() == "--" and to_hex(line.get_color()) == to_hex("C1")  # one colour: one meaning
+        low, high = ax.get_xlim()
+        assert low < 0.001 and 0.01 < high < 1.0  # the lines' room is made in y only: x stays the lambdas'
+        assert ax.get_ylim()[0] < 1.0 and 9.0 < ax.get_ylim()[1]
+        assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_yscale()) == ("lambda", "norm", "log")
+        assert [line.get_alpha() for line in ax.xaxis.get_gridlines()] == [0.3] * len(ax.xaxis.get_gridlines())
+        assert ax.xaxis.get_gridlines() and all(line.get_visible() for line in ax.yaxis.get_gridlines())
+
+
+def test_render_png_gives_png_bytes_whatever_the_default_format():
+    figure = Figure(figsize=(1, 1))
+    with rc_context({"savefig.format": "svg"}):
+        data = figures.render_png(figure, 10)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and b"Software" not in data
+
+
+@pytest.mark.parametrize("content, complaint", [
+    (None, "run r: metrics/r.json: missing; expected the metrics of train@r"),
+    ("{", "run r: metrics/r.json: not readable JSON (Expecting property name"),
+    ("[1.0]", "run r: metrics/r.json: weight_norm_squared = None; expected a number >= 0"),
+    ('{"weight_norm_squared": -0.5}', "run r: metrics/r.json: weight_norm_squared = -0.5; expected a number >= 0"),
+    ('{"weight_norm_squared": Infinity}', "run r: metrics/r.json: weight_norm_squared = inf; expected a number >= 0"),
+    ('{"weight_norm_squared": true}', "run r: metrics/r.json: weight_norm_squared = True; expected a number >= 0"),
+])
+def test_read_weight_norm_refuses_by_run_file_and_value(tmp_path, content, complaint):
+    (tmp_path / "metrics").mkdir()
+    if content is not None:
+        (tmp_path / "metrics/r.json").write_text(content)
+    with pytest.raises(PipelineError) as refusal:
+        figures.read_weight_norm(tmp_path, "r")
+    assert str(refusal.value).startswith(complaint)
+
+
+@pytest.mark.parametrize("norm", [0, 0.25, 3])
+def test_read_weight_norm_takes_any_finite_number_from_zero(tmp_path, norm):
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/r.json").write_text(json.dumps({"weight_norm_squared": norm}))
+    assert figures.read_weight_norm(tmp_path, "r") == norm
+
+
+def test_4b_with_one_row_at_its_size_and_constrained():
+    weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
+    figure = figures.weights_figure([("only", weights)], size_inches=[6.0, 1.0])
+    assert tuple(figure.get_size_inches()) == (6.0, 1.0)
+    assert isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine)
+    tiles = [ax for ax in figure.axes if ax.get_images()]
+    assert len(tiles) == 10 and tiles[0].get_ylabel() == "only"
+    np.testing.assert_array_equal(tiles[3].get_images()[0].get_array(), weights[:784, 3].reshape(28, 28))
+    image = tiles[3].get_images()[0]
+    # One scale per row, symmetric about 0 up to the largest |pixel weight|: 783 * 10 + 9 - 3000 = 4839 (the
+    # bias row, up to 4849, left out).
+    assert image.get_clim() == (-4839.0, 4839.0) and image.get_cmap().name == "RdBu_r"
+    assert image.get_interpolation() == "nearest"
+    zero = figures.weights_figure([("zero", np.zeros((785, 10)))], size_inches=[6.0, 1.0])
+    assert zero.axes[0].get_images()[0].get_clim() == (-1.0, 1.0)  # all zero: a scale of +-1, not of 0
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([0.0, 0.0, 5.0], (0.0, 1.0)),     # points on a limit are inside it
+    ([1.0, 1.0, 5.0], (0.0, 1.0)),
+    ([-4.0, -4.0, 0.5], (-4.25, 1.0)),  # widened below only: 5 % of 5 there, the top stays
+])
+def test_y_limits_to_draw_at_the_limits_by_hand(values, expected):
+    assert figures.y_limits_to_draw((0.0, 1.0), [np.array(values)], (min(values), max(values))) == expected
+
+
+def test_block_means_are_taken_in_double_precision():
+    # In float32, 1 + 2**-30 rounds to 1; the mean of the block is 0.5 + 2**-31.
+    _, mean, _ = block_mean_std(np.arange(2), np.array([1.0, 2.0 ** -30], dtype=np.float32), 2)
+    assert mean.tolist() == [0.5 + 2.0 ** -31]
+
+
+def test_a_label_with_an_unknown_field_lists_the_fields_it_may_use():
+    with pytest.raises(PipelineError) as refusal:
+        figures._label("lambda = {lam}", "figures.x.legend", l2_lambda=0.1, run="r")
+    assert str(refusal.value).endswith("expected fields among l2_lambda, run (double literal braces)")
+
+
+@pytest.mark.parametrize("label, columns", [("short", 2), ("a label too long to sit beside another", 1)])
+def test_the_legend_sits_above_the_axes_frameless_in_as_many_columns_as_fit(label, columns):
+    curves = [figures.Curve(f"{label} {k}", np.arange(3), np.arange(3.0) + k) for k in range(2)]
+    with figures.figure_style(12):
+        figure = figures.steps_figure(curves, x_label="step", y_label="loss", y_limits=None, size_inches=[5.0, 3.8])
+        FigureCanvasAgg(figure).draw()
+        (legend,) = figure.legends
+        assert legend._ncols == columns and not legend.get_frame_on()
+        box, axes = legend.get_window_extent(), figure.axes[0].get_window_extent()
+        assert box.y0 >= axes.y1 and box.width <= figure.bbox.width  # above the axes, within the figure
+        assert abs((box.x0 + box.x1) / 2 - figure.bbox.width / 2) < 0.05 * figure.bbox.width  # centred

@@ -75,10 +75,11 @@ def recurring_spikes(history: dict[str, np.ndarray], steps_per_epoch: int, inter
     ``period = lcm(steps_per_epoch, interval)`` steps. Over the validations from epoch 1 on (epoch 0
     starts from zero weights), each upward move is put at the step of the later validation, and the
     moves are grouped by that step modulo ``period``. The spikes recur when, for the group with the
-    largest total rise, the loss rose at every one of its (at least two) validations and those rises
-    are the largest of the run: then ``steps`` lists them, ``share`` is their part of the total rise,
-    ``share_percent`` that share in per cent, ``epoch_step`` the step of the epoch (from 0) after which they come, and ``recovers`` says whether
-    the loss fell again at the validation after each of them.
+    largest total rise (of equal totals, the earliest step of the period), the loss rose at every one
+    of its (at least two) validations and each of those rises is larger than every other rise of the
+    run: then ``steps`` lists them, ``share`` is their part of the total rise, ``share_percent`` that
+    share in per cent, ``epoch_step`` the step of the epoch (from 0) after which they come, and
+    ``recovers`` says whether the loss fell again at the validation after each of them.
     """
     if steps_per_epoch < 1 or interval < 1:
         return None
@@ -96,13 +97,12 @@ def recurring_spikes(history: dict[str, np.ndarray], steps_per_epoch: int, inter
     count_at_phase = int(at_phase.sum())
     if count_at_phase < 2 or not np.all(rises[at_phase] > 0):
         return None
-    largest = np.argsort(-rises, kind="stable")[:count_at_phase]
-    if set(largest.tolist()) != set(np.flatnonzero(at_phase).tolist()):
+    if not np.all(rises[~at_phase] < rises[at_phase].min()):  # a tie with another rise: not the largest
         return None
     after = np.flatnonzero(at_phase) + 1  # the move from each spike to the next validation
-    after = after[after < moves.size]
+    after = after[after < moves.size]  # never empty: of two or more spikes, at most one is the last move
     return {"steps": [int(step) for step in steps[1:][at_phase]], "period": period,
-            "recovers": bool(after.size) and bool(np.all(moves[after] < 0)),
+            "recovers": bool(np.all(moves[after] < 0)),
             "epochs_between": period // steps_per_epoch,
             "epoch_step": phase % steps_per_epoch, "share": totals[phase] / float(rises.sum()),
             "share_percent": 100 * (totals[phase] / float(rises.sum())),

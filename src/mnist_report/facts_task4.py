@@ -32,7 +32,7 @@ def roughness(weights: np.ndarray) -> float:
     down = np.abs(np.diff(tiles, axis=1)).reshape(tiles.shape[0], -1)
     neighbour = np.concatenate([across, down], axis=1).mean(axis=1)
     size = np.abs(tiles).reshape(tiles.shape[0], -1).mean(axis=1)
-    per_class = np.divide(neighbour, size, out=np.zeros_like(neighbour), where=size > 0)
+    per_class = neighbour / np.where(size > 0, size, 1.0)  # an all-zero image: 0 / 1, not 0 / 0
     return float(per_class.mean())
 
 
