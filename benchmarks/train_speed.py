@@ -33,7 +33,8 @@ import numpy as np
 import baseline
 from mnist_report.data import load_splits
 from mnist_report.models import make_model
-from mnist_report.params import load_params, run_settings
+from mnist_report.params import run_settings
+from mnist_report.schema import load_params
 from mnist_report.trainer import final_metrics, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,8 @@ TOLERANCE = 1e-10
 STAGE_SCRIPT = """
 import sys, tempfile
 from pathlib import Path
-from mnist_report.params import load_params, run_settings
+from mnist_report.params import run_settings
+from mnist_report.schema import load_params
 from mnist_report.train import run
 name, params, data_dir = sys.argv[1:]
 with tempfile.TemporaryDirectory() as root:

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from mnist_report.errors import PipelineError
-from mnist_report.params import load_params, run_settings
+from mnist_report.params import run_settings
+from mnist_report.schema import load_params
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -216,7 +217,7 @@ def test_a_run_name_of_letters_digits_underscores_and_dashes_is_accepted(name):
 
 # --- every text that reaches the PDF typesets, or is refused naming its key -----------------------
 
-from mnist_report.params import TYPESET_CHARACTERS  # noqa: E402
+from mnist_report.texts import TYPESET_CHARACTERS  # noqa: E402
 
 
 @pytest.mark.parametrize("text", ["Report \U0001F600", "数据", "Ωmega", "Кирилл", "tab\x0bvertical", "nul\x00",

@@ -10,7 +10,8 @@ import pytest
 
 from mnist_report import pdf, report
 from mnist_report.errors import PipelineError
-from mnist_report.params import TYPESET_CHARACTERS, check_params
+from mnist_report.params import check_params
+from mnist_report.texts import TYPESET_CHARACTERS
 from test_report import make_repo, needs_tex, render_repo
 
 

