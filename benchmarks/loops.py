@@ -1,0 +1,206 @@
+"""Times the loop a user waits on: change one run's learning rate, `dvc repro`, the new PDF.
+
+    .venv/bin/python benchmarks/loops.py [--repeats 3] [--loops binary softmax] [--keep]
+
+Works on a scratch copy, as a user would: ``git clone`` of this repository's commit (uncommitted
+changes are not included) into a temporary directory, its data and outputs checked out from this
+repository's DVC cache, then one `dvc repro` to bring it up to date. From there the scratch copy
+uses a DVC cache of its own, so nothing it produces reaches this repository's cache and no run
+cache short-cuts a stage.
+
+For each loop (``binary``: ``runs.binary.learning_rate``; ``softmax``: ``runs.softmax.learning_rate``):
+
+- one untimed `dvc repro` with a new value (the caches of figures and PDF are warm, as after any
+  earlier repro), then ``--repeats`` timed ones, each with a value not run before: the wall time of
+  `dvc repro` from the edit of params.yaml to the new PDF. Each must run exactly
+  ``train@<run>``, ``figures``, ``report`` and ``pdf``, in that order.
+- the same number of times, the stages' commands alone on new values, each timed: the train
+  stage's own time (the floor of the loop), and ``figures``, ``report`` and ``pdf``; DVC's share is
+  what the loop takes beyond the four.
+- an incremental build equals a clean build: after the last timed repro, the figures, report.tex
+  and the PDF are compared byte for byte with those of the three stages' commands run again with
+  the caches (``.cache/``) removed. A difference exits 1.
+
+Prints a table (medians, range in brackets) beside the targets of the README's Speed section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+# loop -> (the run, the values of its learning rate the loop sets in turn, the target in seconds)
+LOOPS = {
+    "binary": ("binary", [0.0501, 0.0502, 0.0503, 0.0504, 0.0505, 0.0506, 0.0507, 0.0508, 0.0509], 6.0),
+    "softmax": ("softmax", [0.0101, 0.0102, 0.0103, 0.0104, 0.0105, 0.0106, 0.0107, 0.0108, 0.0109], 10.0),
+}
+AFTER_TRAIN = ("figures", "report", "pdf")
+COMPARED = ("report/figures", "report/build/report.tex", "report/build/report.pdf")
+
+
+def fail(message: str) -> None:
+    print(f"loops: error: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+class Scratch:
+    """The scratch copy and the environment its commands run in."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.env = {key: value for key, value in os.environ.items()
+                    if not key.startswith(("DVC_", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"))}
+        for name in ("dvc-global-config", "dvc-system-config", "dvc-site-cache"):
+            (root.parent / name).mkdir(exist_ok=True)
+        self.env.update({
+            # The venv's dvc and python; the stages import the scratch copy's own src/.
+            "PATH": os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
+            "PYTHONPATH": "src",
+            "DVC_GLOBAL_CONFIG_DIR": str(root.parent / "dvc-global-config"),
+            "DVC_SYSTEM_CONFIG_DIR": str(root.parent / "dvc-system-config"),
+            "DVC_SITE_CACHE_DIR": str(root.parent / "dvc-site-cache"),
+            "DVC_NO_ANALYTICS": "1", "DVC_STUDIO_OFFLINE": "1",
+        })
+
+    def run(self, *args: str) -> tuple[float, str]:
+        """Runs ``args`` in the scratch copy; returns (wall seconds, stdout); fails on a non-zero exit."""
+        start = time.perf_counter()
+        result = subprocess.run(list(args), cwd=self.root, env=self.env, capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, check=False)
+        seconds = time.perf_counter() - start
+        if result.returncode != 0:
+            fail(f"`{' '.join(args)}` exited with {result.returncode}:\n{result.stdout}{result.stderr}")
+        return seconds, result.stdout
+
+    def set_learning_rate(self, run: str, value: float) -> None:
+        """Sets ``runs.<run>.learning_rate`` in params.yaml, the rest of the file as it is: the value
+        of an existing ``learning_rate:`` line of the run, or a key added to its mapping."""
+        path = self.root / "params.yaml"
+        text = path.read_text(encoding="utf-8")
+        entry = re.compile(rf"^  {re.escape(run)}:[^\n]*\n(?:    [^\n]*\n)*", re.M)
+        match = entry.search(text)
+        if match is None:
+            fail(f"params.yaml: no runs.{run} entry")
+        block = match.group(0)
+        if re.search(r"^    learning_rate:", block, re.M):
+            block = re.sub(r"(?m)^(    learning_rate:[ \t]*)[^\s#]+", rf"\g<1>{value!r}", block, count=1)
+        elif re.match(rf"  {re.escape(run)}:[ \t]*\{{\}}", block):  # `softmax: {}  # comment`
+            block = re.sub(r"\{\}", f"{{learning_rate: {value!r}}}", block, count=1)
+        elif re.match(rf"  {re.escape(run)}:[ \t]*\{{", block):  # a flow mapping with keys
+            block = re.sub(r"\{", f"{{learning_rate: {value!r}, ", block, count=1)
+        else:
+            first_line, rest = block.split("\n", 1)
+            block = f"{first_line}\n    learning_rate: {value!r}\n{rest}"
+        path.write_text(text[:match.start()] + block + text[match.end():], encoding="utf-8")
+
+
+def make_scratch(folder: Path) -> Scratch:
+    """Clones this repository's HEAD into ``folder/project``, brings it up to date from this
+    repository's DVC cache, then gives it an empty cache of its own."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    if subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                      capture_output=True, text=True, check=True).stdout.strip():
+        print(f"loops: note: benchmarking commit {head[:12]}; uncommitted changes are not included")
+    scratch = Scratch(folder / "project")
+    cache = subprocess.run([str(VENV_BIN / "dvc"), "cache", "dir"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    scratch_git = ["git", "-c", "advice.detachedHead=false"]
+    subprocess.run([*scratch_git, "clone", "-q", "--no-checkout", str(ROOT), str(scratch.root)], check=True)
+    subprocess.run([*scratch_git, "-C", str(scratch.root), "checkout", "-q", head], check=True)
+    dvc = str(VENV_BIN / "dvc")
+    scratch.run(dvc, "config", "--local", "cache.dir", cache)
+    scratch.run(dvc, "checkout", "--quiet")
+    seconds, output = scratch.run(dvc, "repro")
+    ran = re.findall(r"^Running stage '([^']+)':", output, flags=re.M)
+    print(f"loops: scratch copy of {head[:12]} in {scratch.root}; set-up dvc repro ran "
+          f"{', '.join(ran) or 'nothing'} ({seconds:.1f} s)")
+    scratch.run(dvc, "config", "--local", "cache.dir", str(folder / "dvc-cache"))
+    return scratch
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    files = {}
+    for name in COMPARED:
+        path = root / name
+        for file in sorted(path.glob("*")) if path.is_dir() else [path]:
+            files[str(file.relative_to(root))] = file.read_bytes()
+    return files
+
+
+def measure(scratch: Scratch, loop: str, repeats: int) -> dict[str, list[float]]:
+    run, values, _ = LOOPS[loop]
+    if 1 + 2 * repeats > len(values):
+        fail(f"--repeats {repeats}: at most {(len(values) - 1) // 2}")
+    dvc = str(VENV_BIN / "dvc")
+    times: dict[str, list[float]] = {"loop": [], f"train@{run}": [], **{stage: [] for stage in AFTER_TRAIN}}
+    for index in range(1 + repeats):
+        scratch.set_learning_rate(run, values[index])
+        seconds, output = scratch.run(dvc, "repro")
+        ran = re.findall(r"^Running stage '([^']+)':", output, flags=re.M)
+        if ran != [f"train@{run}", *AFTER_TRAIN]:
+            fail(f"loop {loop}: dvc repro ran {ran}; expected train@{run}, {', '.join(AFTER_TRAIN)}")
+        if index:  # the first one only warms the caches, as any earlier repro would have
+            times["loop"].append(seconds)
+    incremental = snapshot(scratch.root)
+    shutil.rmtree(scratch.root / ".cache", ignore_errors=True)
+    for stage in AFTER_TRAIN:
+        scratch.run(sys.executable, "-m", f"mnist_report.{stage}")
+    clean = snapshot(scratch.root)
+    differ = sorted(name for name in clean.keys() | incremental.keys() if clean.get(name) != incremental.get(name))
+    if differ:
+        fail(f"loop {loop}: the incremental build differs from a clean build in {', '.join(differ)}")
+    for value in values[1 + repeats: 1 + 2 * repeats]:
+        scratch.set_learning_rate(run, value)
+        for stage, command in [(f"train@{run}", ["mnist_report.train", run])] + [
+                (stage, [f"mnist_report.{stage}"]) for stage in AFTER_TRAIN]:
+            seconds, _ = scratch.run(sys.executable, "-m", *command)
+            times[stage].append(seconds)
+    return times
+
+
+def median(values: list[float]) -> str:
+    text = f"{statistics.median(values):.1f} s"
+    return text + (f" [{min(values):.1f}-{max(values):.1f}]" if len(values) > 1 else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed repros per loop (default 3, at most 4)")
+    parser.add_argument("--loops", nargs="+", choices=sorted(LOOPS), default=list(LOOPS))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copy (its path is printed)")
+    arguments = parser.parse_args(argv)
+    if arguments.repeats < 1:
+        parser.error("--repeats: at least 1")
+    folder = Path(tempfile.mkdtemp(prefix="mnist-report-loops-"))
+    try:
+        scratch = make_scratch(folder)
+        results = {loop: measure(scratch, loop, arguments.repeats) for loop in arguments.loops}
+    finally:
+        if not arguments.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"\nmedian of {arguments.repeats} [range]; every incremental build equals a clean build byte for byte\n")
+    print("| loop | `dvc repro` to the new PDF | target | train stage alone | figures | report | pdf | DVC |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for loop, times in results.items():
+        run, _, target = LOOPS[loop]
+        stages = [statistics.median(times[stage]) for stage in (f"train@{run}", *AFTER_TRAIN)]
+        rest = statistics.median(times["loop"]) - sum(stages)
+        print(f"| `runs.{run}.learning_rate` | {median(times['loop'])} | <= {target:g} s | "
+              f"{median(times[f'train@{run}'])} | "
+              + " | ".join(median(times[stage]) for stage in AFTER_TRAIN) + f" | {rest:.1f} s |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
