@@ -4,9 +4,9 @@
 
 Works on a scratch copy, as a user would: ``git clone`` of this repository's commit (uncommitted
 changes are not included) into a temporary directory, its data and outputs checked out from this
-repository's DVC cache, then one `dvc repro` to bring it up to date. From there the scratch copy
-uses a DVC cache of its own, so nothing it produces reaches this repository's cache and no run
-cache short-cuts a stage.
+repository's DVC cache, then one `dvc repro` to bring it up to date. The scratch copy has a DVC cache
+of its own (hard links to this repository's cached files, without its run cache), so nothing it
+produces reaches this repository's cache and no run cache short-cuts a stage.
 
 For each loop (``binary``: ``runs.binary.learning_rate``; ``softmax``: ``runs.softmax.learning_rate``):
 
@@ -104,28 +104,37 @@ class Scratch:
         path.write_text(text[:match.start()] + block + text[match.end():], encoding="utf-8")
 
 
+def link_or_copy(source: str, destination: str) -> None:
+    """A hard link where the file system allows (DVC never writes into a cache file: it writes a new
+    file and renames it), a copy otherwise."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
 def make_scratch(folder: Path) -> Scratch:
-    """Clones this repository's HEAD into ``folder/project``, brings it up to date from this
-    repository's DVC cache, then gives it an empty cache of its own."""
+    """Clones this repository's HEAD into ``folder/project`` with a DVC cache of its own that holds
+    this repository's cached files (not its run cache), checks them out and brings it up to date."""
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
                           check=True).stdout.strip()
     if subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
                       capture_output=True, text=True, check=True).stdout.strip():
         print(f"loops: note: benchmarking commit {head[:12]}; uncommitted changes are not included")
     scratch = Scratch(folder / "project")
-    cache = subprocess.run([str(VENV_BIN / "dvc"), "cache", "dir"], cwd=ROOT, capture_output=True, text=True,
-                           check=True).stdout.strip()
+    dvc = str(VENV_BIN / "dvc")
+    cache = Path(subprocess.run([dvc, "cache", "dir"], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip())
     scratch_git = ["git", "-c", "advice.detachedHead=false"]
     subprocess.run([*scratch_git, "clone", "-q", "--no-checkout", str(ROOT), str(scratch.root)], check=True)
     subprocess.run([*scratch_git, "-C", str(scratch.root), "checkout", "-q", head], check=True)
-    dvc = str(VENV_BIN / "dvc")
-    scratch.run(dvc, "config", "--local", "cache.dir", cache)
+    if (cache / "files").is_dir():
+        shutil.copytree(cache / "files", scratch.root / ".dvc/cache/files", copy_function=link_or_copy)
     scratch.run(dvc, "checkout", "--quiet")
     seconds, output = scratch.run(dvc, "repro")
     ran = re.findall(r"^Running stage '([^']+)':", output, flags=re.M)
     print(f"loops: scratch copy of {head[:12]} in {scratch.root}; set-up dvc repro ran "
           f"{', '.join(ran) or 'nothing'} ({seconds:.1f} s)")
-    scratch.run(dvc, "config", "--local", "cache.dir", str(folder / "dvc-cache"))
     return scratch
 
 
