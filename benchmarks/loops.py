@@ -92,8 +92,8 @@ class Scratch:
         if match is None:
             fail(f"params.yaml: no runs.{run} entry")
         block = match.group(0)
-        if re.search(r"^    learning_rate:", block, re.M):
-            block = re.sub(r"(?m)^(    learning_rate:[ \t]*)[^\s#]+", rf"\g<1>{value!r}", block, count=1)
+        if re.search(r"(?m)(^    |[{,][ \t]*)learning_rate:", block):  # block or flow style
+            block = re.sub(r"(?m)((?:^    |[{,][ \t]*)learning_rate:[ \t]*)[^\s,}#]+", rf"\g<1>{value!r}", block, count=1)
         elif re.match(rf"  {re.escape(run)}:[ \t]*\{{\}}", block):  # `softmax: {}  # comment`
             block = re.sub(r"\{\}", f"{{learning_rate: {value!r}}}", block, count=1)
         elif re.match(rf"  {re.escape(run)}:[ \t]*\{{", block):  # a flow mapping with keys
