@@ -36,6 +36,7 @@ def incremental_equals_clean(params: dict, root: Path, cache: Path, tmp_path: Pa
     return drawn
 
 
+@pytest.mark.slow
 def test_a_change_redraws_exactly_the_figures_it_shows_and_gives_a_clean_builds_bytes(params, root, tmp_path):
     cache = tmp_path / "cache"
     assert incremental_equals_clean(params, root, cache, tmp_path, "first") == list(FIGURE_NAMES)
@@ -89,13 +90,14 @@ def test_a_params_change_redraws_the_figures_it_concerns(drawn_once, tmp_path, e
     assert draw_figures(changed, folder, tmp_path / "out", cache_dir=tmp_path / "cache")[1] == redrawn
 
 
-def test_a_damaged_cache_entry_is_redrawn_not_used(params, root, tmp_path):
-    cache = tmp_path / "cache"
-    draw_figures(params, root, cache_dir=cache)
-    (entry,) = cache.glob("3b_loss-*.png")
+def test_a_damaged_cache_entry_is_redrawn_not_used(drawn_once, tmp_path):
+    the_params, folder, cache = drawn_once
+    shutil.copytree(cache, tmp_path / "cache")
+    (entry,) = (tmp_path / "cache").glob("3b_loss-*.png")
     entry.write_bytes(entry.read_bytes()[:-10] + b"0123456789")
-    assert incremental_equals_clean(params, root, cache, tmp_path, "damaged") == ["3b_loss"]
-    assert len(list(cache.glob("*.png"))) == len(FIGURE_NAMES)  # one entry per figure, the damaged one replaced
+    assert draw_figures(the_params, folder, tmp_path / "out", cache_dir=tmp_path / "cache")[1] == ["3b_loss"]
+    assert pngs(tmp_path / "out") == pngs(folder / "out")  # the full draw of drawn_once
+    assert len(list((tmp_path / "cache").glob("*.png"))) == len(FIGURE_NAMES)  # the damaged one replaced
 
 
 def test_the_digest_covers_the_drawing_code_and_every_argument(params, root, tmp_path, monkeypatch):
@@ -125,16 +127,20 @@ def test_the_digest_covers_the_drawing_code_and_every_argument(params, root, tmp
         figures.recipe_digest(figures.Recipe(recipe.draw, {"x": object()}), 40, 12)
 
 
-def test_the_stage_uses_the_cache_and_says_how_many_it_drew(params, root, monkeypatch, capsys):
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+def test_the_stage_uses_the_cache_and_says_how_many_it_drew(drawn_once, tmp_path, monkeypatch, capsys):
+    the_params, folder, cache = drawn_once
+    shutil.copytree(folder, tmp_path / "project", ignore=shutil.ignore_patterns("cache", "out"))
+    root = tmp_path / "project"
+    (root / "params.yaml").write_text(yaml.safe_dump(the_params))
+    shutil.copytree(cache, root / ".cache/figures", ignore=shutil.ignore_patterns("4c_val_accuracy-*"))
     monkeypatch.chdir(root)
     assert figures.main([]) == 0
-    assert capsys.readouterr().out == f"figures: wrote 9 PNGs to report/figures/ (9 drawn, 0 unchanged from .cache/figures/)\n"
-    first = pngs(root / "report/figures")
+    assert capsys.readouterr().out == "figures: wrote 9 PNGs to report/figures/ (1 drawn, 8 unchanged from .cache/figures/)\n"
+    assert pngs(root / "report/figures") == pngs(folder / "out")  # the full draw of drawn_once
     for path in (root / "report/figures").iterdir():  # DVC deletes the stage's outputs before it runs
         path.unlink()
     assert figures.main([]) == 0
-    assert capsys.readouterr().out == f"figures: wrote 9 PNGs to report/figures/ (0 drawn, 9 unchanged from .cache/figures/)\n"
-    assert pngs(root / "report/figures") == first
-    assert {hashlib.sha256(data).hexdigest() for data in first.values()} == {
+    assert capsys.readouterr().out == "figures: wrote 9 PNGs to report/figures/ (0 drawn, 9 unchanged from .cache/figures/)\n"
+    assert pngs(root / "report/figures") == pngs(folder / "out")
+    assert {hashlib.sha256(data).hexdigest() for data in pngs(folder / "out").values()} == {
         path.stem.rsplit("-", 1)[1] for path in (root / ".cache/figures").glob("*.png")}

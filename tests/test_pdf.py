@@ -51,6 +51,7 @@ def stage(tmp_path):
     return build / "report.tex", build / "report.pdf", tmp_path / ".cache/latex"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edit", [
     pytest.param(("Alpha", "Beta"), id="text-only"),
     pytest.param(("Alpha", "Gamma", "Beta"), id="a-section-more-moves-the-references-and-contents"),
@@ -98,6 +99,7 @@ def test_failed_stage_adds_nothing_to_report_build_and_does_not_spoil_the_next_b
     assert out.read_bytes() == clean_build(tmp_path, good)
 
 
+@pytest.mark.slow
 def test_a_build_that_times_out_leaves_no_auxiliary_files(tmp_path, stage):
     tex, out, aux = stage
     # \loop forever: pdflatex never finishes on its own.

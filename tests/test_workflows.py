@@ -49,6 +49,7 @@ NEW_BINARY_LR = 0.06        # runs.binary.learning_rate of the changed run (base
 SWEEP = {"binary-lr-0-04": 0.04, "binary-lr-0-03": 0.03}   # queued experiment name -> runs.binary.learning_rate
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(not all(shutil.which(tool) for tool in ("latexmk", "pdflatex")),
                        reason="latexmk or pdflatex not installed (the pipeline's pdf stage needs them)"),
     pytest.mark.skipif(shutil.which("git") is None, reason="git not installed"),
