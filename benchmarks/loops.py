@@ -21,7 +21,9 @@ For each loop (``binary``: ``runs.binary.learning_rate``; ``softmax``: ``runs.so
   and the PDF are compared byte for byte with those of the three stages' commands run again with
   the caches (``.cache/``) removed. A difference exits 1.
 
-Prints a table (medians, range in brackets) beside the targets of the README's Speed section.
+Prints a table (medians, range in brackets) beside the targets of the README's Speed section, with
+the CPU time (user + system) of the repro, its stages included: on a machine that other work shares,
+a steadier figure than the wall time.
 """
 
 from __future__ import annotations
