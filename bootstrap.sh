@@ -126,6 +126,7 @@ setup_python() {
         say "installing the pinned packages of requirements.lock into $VENV"
         install_locked
         echo "$digest" > "$stamp"
+        say "$VENV ready (${SECONDS} s since the start)"
     fi
     export PATH="$PWD/$VENV/bin:$PATH"
 }
@@ -160,6 +161,7 @@ wait_tex() {
         die "installing TeX Live failed (exit $status): $(grep -v '^[[:space:]]*$' "$TEX_LOG" | tail -n 1) (whole log: $TEX_LOG)"
     fi
     tex_present || die "TeX Live installed, yet one of ${TEX_TOOLS[*]} is missing from PATH (log: $TEX_LOG)"
+    say "TeX Live installed (${SECONDS} s since the start)"
 }
 
 case "${1:-}" in
