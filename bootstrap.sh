@@ -2,7 +2,7 @@
 # Sets everything up on a fresh Debian/Ubuntu machine, then does one thing:
 #   bash bootstrap.sh setup    only the set-up below
 #   bash bootstrap.sh report   runs the whole pipeline (`dvc repro`) to report/build/report.pdf
-#   bash bootstrap.sh test     downloads the data (`dvc repro download`) and runs the tests
+#   bash bootstrap.sh test [pytest options]   downloads the data (`dvc repro download`) and runs the tests
 #   bash bootstrap.sh benchmark [options]   downloads the data and times training (benchmarks/train_speed.py)
 #   bash bootstrap.sh loops [options]       times "change a learning rate, dvc repro, new PDF" (benchmarks/loops.py)
 # Set-up: a Python >= 3.11 virtual environment in .venv with the pinned packages of
@@ -183,7 +183,8 @@ case "${1:-}" in
         setup_python
         dvc repro download
         wait_tex
-        python -m pytest "${@:2}"
+        # Every test, one test file at a time in each of as many processes as there are cores.
+        python -m pytest -n auto --dist loadfile "${@:2}"
         ;;
     benchmark)
         # Training speed against the straightforward baseline (README, Speed); no TeX needed.
