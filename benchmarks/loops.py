@@ -10,13 +10,13 @@ produces reaches this repository's cache and no run cache short-cuts a stage.
 
 For each loop (``binary``: ``runs.binary.learning_rate``; ``softmax``: ``runs.softmax.learning_rate``):
 
-- ``--repeats`` times, the stages' commands alone, each on a new value and timed: the train stage's
-  own time (the floor of the loop), and ``figures``, ``report`` and ``pdf``;
-- one untimed `dvc repro` with a new value (it brings the pipeline up to date again and leaves the
-  caches of figures and PDF as any earlier repro would), then ``--repeats`` timed ones, each with a
-  value not run before: the wall time of `dvc repro` from the edit of params.yaml to the new PDF.
-  Each must run exactly ``train@<run>``, ``figures``, ``report`` and ``pdf``, in that order. DVC's
-  share is what the loop takes beyond the four commands;
+- one untimed `dvc repro` with a new value: the caches of figures and PDF as any earlier repro
+  leaves them;
+- ``--repeats`` times, in turn: the stages' commands alone on a new value, each timed (the train
+  stage's own time, the floor of the loop, and ``figures``, ``report``, ``pdf``), then a timed
+  `dvc repro` with another new value: the wall time from the edit of params.yaml to the new PDF.
+  Each repro must run exactly ``train@<run>``, ``figures``, ``report`` and ``pdf``, in that order.
+  DVC's share is what the repro takes beyond the four commands;
 - an incremental build equals a clean build: after the last timed repro, the figures, report.tex
   and the PDF are compared byte for byte with those of the three stages' commands run again with
   the caches (``.cache/``) removed. A difference exits 1.
@@ -160,24 +160,29 @@ def measure(scratch: Scratch, loop: str, repeats: int) -> dict[str, list[float]]
         fail(f"--repeats {repeats}: at most {(len(values) - 1) // 2}")
     dvc = str(VENV_BIN / "dvc")
     times: dict[str, list[float]] = {"loop": [], "loop CPU": [], f"train@{run}": [], **{stage: [] for stage in AFTER_TRAIN}}
-    # The stages' commands alone first: the repro after them brings the pipeline up to date again.
-    for value in values[1 + repeats: 1 + 2 * repeats]:
+    def repro(value: float, counted: bool) -> None:
         scratch.set_learning_rate(run, value)
-        for stage, command in [(f"train@{run}", ["mnist_report.train", run])] + [
-                (stage, [f"mnist_report.{stage}"]) for stage in AFTER_TRAIN]:
-            seconds, _ = scratch.run(sys.executable, "-m", *command)
-            times[stage].append(seconds)
-    for index in range(1 + repeats):
-        scratch.set_learning_rate(run, values[index])
         seconds, output = scratch.run(dvc, "repro")
         ran = re.findall(r"^Running stage '([^']+)':", output, flags=re.M)
         if ran != [f"train@{run}", *AFTER_TRAIN]:
             fail(f"loop {loop}: dvc repro ran {ran}; expected train@{run}, {', '.join(AFTER_TRAIN)}")
-        print(f"loops: {loop}: dvc repro with runs.{run}.learning_rate = {values[index]!r}: {seconds:.2f} s"
-              + ("" if index else " (warms the caches; not counted)"))
-        if index:  # the first one only warms the caches, as any earlier repro would have
+        passes = re.findall(r"^pdf: wrote .*", output, flags=re.M)
+        print(f"loops: {loop}: dvc repro with runs.{run}.learning_rate = {value!r}: {seconds:.2f} s"
+              + (f"; {passes[0]}" if passes else "") + ("" if counted else " (warms the caches; not counted)"))
+        if counted:
             times["loop"].append(seconds)
             times["loop CPU"].append(scratch.cpu)
+
+    repro(values[0], counted=False)  # the caches as any earlier repro leaves them
+    # Each timed repro follows a run of the stages' commands alone, on a value of its own: load that
+    # comes and goes on the machine hits both alike.
+    for index in range(repeats):
+        scratch.set_learning_rate(run, values[1 + repeats + index])
+        for stage, command in [(f"train@{run}", ["mnist_report.train", run])] + [
+                (stage, [f"mnist_report.{stage}"]) for stage in AFTER_TRAIN]:
+            seconds, _ = scratch.run(sys.executable, "-m", *command)
+            times[stage].append(seconds)
+        repro(values[1 + index], counted=True)
     incremental = snapshot(scratch.root)
     shutil.rmtree(scratch.root / ".cache", ignore_errors=True)
     for stage in AFTER_TRAIN:

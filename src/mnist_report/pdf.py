@@ -65,6 +65,8 @@ class Compiled:
     pages: int | None
     overfull: list[str]
     warnings: list[str] = field(default_factory=list)
+    #: pdflatex runs latexmk made (1 when the kept auxiliary files were already right)
+    passes: int | None = None
 
 
 def find_tex() -> dict[str, str]:
@@ -169,7 +171,7 @@ def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathL
                 raise PipelineError(f"cannot create {aux_dir}: {error.strerror or error}") from error
             log_path = Path(aux_dir) / (tex_path.stem + ".log")
         try:
-            log, built, pages = _run_latexmk(tools["latexmk"], tex_path, out_dir, log_path,
+            log, built, pages, passes = _run_latexmk(tools["latexmk"], tex_path, out_dir, log_path,
                                              keep_log_beside=aux_dir is None, timeout=timeout)
             write_bytes(pdf_path, built.read_bytes())
         except BaseException:
@@ -178,12 +180,13 @@ def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathL
             raise
     if aux_dir is None:
         log_path.unlink(missing_ok=True)  # a failed run's log no longer describes the PDF
-    return Compiled(pages=pages, overfull=overfull_boxes(log), warnings=latex_warnings(log))
+    return Compiled(pages=pages, overfull=overfull_boxes(log), warnings=latex_warnings(log), passes=passes)
 
 
 def _run_latexmk(latexmk: str, tex_path: Path, out_dir: Path, log_path: Path, *, keep_log_beside: bool,
-                 timeout: float) -> tuple[str, Path, int | None]:
-    """Runs latexmk on ``tex_path`` into ``out_dir``; returns (log, the PDF built, its pages).
+                 timeout: float) -> tuple[str, Path, int | None, int | None]:
+    """Runs latexmk on ``tex_path`` into ``out_dir``; returns (log, the PDF built, its pages, the
+    pdflatex passes latexmk made).
 
     On failure raises PipelineError naming the first LaTeX error and ``log_path``; the log is copied
     there when ``keep_log_beside`` (it is already there otherwise: ``log_path`` is in ``out_dir``).
@@ -222,7 +225,8 @@ def _run_latexmk(latexmk: str, tex_path: Path, out_dir: Path, log_path: Path, *,
         kept = f" (log: {log_path})" if log else ""
         raise PipelineError(f"{where}: {detail}{kept}")
     pages = re.search(r"Output written on .*\((\d+) pages?", log)
-    return log, built, int(pages.group(1)) if pages else None
+    passes = len(re.findall(r"Run number \d+ of rule 'pdflatex'", (result.stdout + result.stderr).decode(errors="replace")))
+    return log, built, int(pages.group(1)) if pages else None, passes or None
 
 
 def _empty_but_log(directory: Path, keep: str) -> None:
@@ -248,8 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clean", action="store_true", help="build in a temporary directory instead")
     arguments = parser.parse_args(argv)
     compiled = compile_pdf(arguments.tex, arguments.pdf, aux_dir=None if arguments.clean else arguments.aux_dir)
-    pages = f" ({compiled.pages} pages)" if compiled.pages is not None else ""
-    print(f"pdf: wrote {arguments.pdf}{pages}")
+    details = [f"{compiled.pages} pages"] if compiled.pages is not None else []
+    if compiled.passes is not None:
+        details.append(f"{compiled.passes} pdflatex pass{'es' if compiled.passes > 1 else ''}")
+    print(f"pdf: wrote {arguments.pdf}" + (f" ({', '.join(details)})" if details else ""))
     if compiled.overfull:
         print(f"warning: {arguments.tex}: {len(compiled.overfull)} overfull box(es), first: {compiled.overfull[0]}",
               file=sys.stderr)
