@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian/Ubuntu machine, then does one thing:
+#   bash bootstrap.sh setup    only the set-up below
 #   bash bootstrap.sh report   runs the whole pipeline (`dvc repro`) to report/build/report.pdf
-#   bash bootstrap.sh test     downloads the data (`dvc repro download`) and runs the tests
+#   bash bootstrap.sh test [pytest options]   downloads the data (`dvc repro download`) and runs the tests
 #   bash bootstrap.sh benchmark [options]   downloads the data and times training (benchmarks/train_speed.py)
+#   bash bootstrap.sh loops [options]       times "change a learning rate, dvc repro, new PDF" (benchmarks/loops.py)
 # Set-up: a Python >= 3.11 virtual environment in .venv with the pinned packages of
-# requirements.lock, and TeX Live from Debian's packages when latexmk/pdflatex are missing.
+# requirements.lock (installed with uv, itself pinned there, or with pip where uv cannot be had),
+# and, at the same time, TeX Live from Debian's packages when latexmk/pdflatex/pdftotext/latexdiff
+# are missing.
+# MNIST_PYTHON=<python> (a command or a path) picks the interpreter, in its own .venv-<X.Y>; by
+# default the newest of python3.13, python3.12, python3.11, python3 that is >= 3.11, in .venv.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-TEX_PACKAGES=(latexmk texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils)
+TEX_PACKAGES=(latexmk texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils latexdiff)
+TEX_TOOLS=(latexmk pdflatex pdftotext latexdiff)
+TEX_LOG=.cache/bootstrap-tex.log
 
 say() { printf 'bootstrap: %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
@@ -28,6 +36,11 @@ apt_install() {
 
 find_python() {
     local candidate
+    if [ -n "${MNIST_PYTHON:-}" ]; then
+        "$MNIST_PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
+            die "MNIST_PYTHON=$MNIST_PYTHON: not a Python >= 3.11 that runs here"
+        echo "$MNIST_PYTHON"; return 0
+    fi
     for candidate in python3.13 python3.12 python3.11 python3; do
         if command -v "$candidate" >/dev/null 2>&1 &&
            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
@@ -37,59 +50,157 @@ find_python() {
     return 1
 }
 
+# The options that make uv use the package indexes pip is configured with on this machine
+# (pip.conf and PIP_* variables, as `pip config list` shows them), one a line; uv reads no pip.conf.
+uv_index_options() {
+    local key value item
+    while IFS= read -r line; do
+        key=${line%%=*}; key=${key##*.}
+        value=${line#*=}; value=${value#\'}; value=${value%\'}
+        case "$key" in
+            index-url) printf -- '--index-url\n%s\n' "$value" ;;
+            extra-index-url|find-links|constraint)
+                for item in $value; do printf -- '--%s\n%s\n' "$key" "$item"; done ;;
+        esac
+    done < <("$VENV/bin/python" -m pip config list 2>/dev/null)
+}
+
+# Installs requirements.lock into $VENV with uv (pinned in requirements.lock), or with pip when uv
+# cannot be installed; then checks that every package has exactly the version the lock file pins.
+install_locked() {
+    local uv_pin options=()
+    uv_pin=$(grep -E '^uv==' requirements.lock || true)
+    if [ -n "$uv_pin" ] && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$uv_pin" 2>/dev/null; then
+        mapfile -t options < <(uv_index_options)
+        # unsafe-best-match: like pip, take the pinned version from whichever index has it (uv's
+        # default stops at the first index that knows the name); every version is pinned.
+        "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --index-strategy unsafe-best-match \
+            "${options[@]}" -r requirements.lock
+        "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps --no-build-isolation -e .
+    else
+        say "uv not available; installing with pip"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+    fi
+    "$VENV/bin/python" - <<'PY' || die "the packages installed differ from requirements.lock (above)"
+import re, sys
+from importlib import metadata
+bad = []
+for line in open("requirements.lock", encoding="utf-8"):
+    match = re.match(r"([A-Za-z0-9_.-]+)==(\S+)", line)
+    if match:
+        try:
+            found = metadata.version(match.group(1))
+        except metadata.PackageNotFoundError:
+            found = None
+        if found != match.group(2):
+            bad.append(f"{match.group(1)}: lock {match.group(2)}, installed {found}")
+if bad:
+    print("\n".join(bad), file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+}
+
 setup_python() {
-    local python
+    local python version
     python=$(find_python) || die "no Python >= 3.11 found (python3 --version); install python3 (>= 3.11) and python3-venv"
-    if [ ! -x .venv/bin/python ]; then
-        say "creating .venv with $($python --version)"
-        if ! "$python" -m venv .venv 2>/dev/null; then
-            rm -rf .venv
+    if [ -n "${MNIST_PYTHON:-}" ]; then
+        version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+        VENV=.venv-$version
+    else
+        VENV=.venv
+    fi
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating $VENV with $($python --version)"
+        if ! "$python" -m venv "$VENV" 2>/dev/null; then
+            rm -rf "$VENV"
+            wait_tex  # one apt-get at a time
             apt_install python3-venv
-            "$python" -m venv .venv
+            "$python" -m venv "$VENV"
         fi
     fi
     # Reinstall only when the lock file changed since the last set-up.
-    local stamp=.venv/.requirements.lock.sha256 digest
+    local stamp=$VENV/.requirements.lock.sha256 digest
     digest=$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
-        say "installing the pinned packages of requirements.lock"
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+        say "installing the pinned packages of requirements.lock into $VENV"
+        install_locked
         echo "$digest" > "$stamp"
+        say "$VENV ready (${SECONDS} s since the start)"
     fi
+    export PATH="$PWD/$VENV/bin:$PATH"
 }
 
-setup_tex() {
-    if command -v latexmk >/dev/null 2>&1 && command -v pdflatex >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then
-        return 0
+tex_present() {
+    local tool
+    for tool in "${TEX_TOOLS[@]}"; do
+        command -v "$tool" >/dev/null 2>&1 || return 1
+    done
+}
+
+# Starts installing TeX in the background when a tool is missing (wait_tex collects it), so that
+# apt-get and the Python set-up run at the same time.
+TEX_PID=
+start_tex() {
+    tex_present && return 0
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+        sudo -v  # ask for the password here, in the foreground: the background job has no terminal
     fi
-    apt_install "${TEX_PACKAGES[@]}"
+    mkdir -p "$(dirname "$TEX_LOG")"
+    say "installing TeX Live in the background (${TEX_PACKAGES[*]}; log: $TEX_LOG)"
+    ( apt_install "${TEX_PACKAGES[@]}" ) >"$TEX_LOG" 2>&1 &
+    TEX_PID=$!
+}
+
+wait_tex() {
+    [ -n "$TEX_PID" ] || return 0
+    local pid=$TEX_PID status=0
+    TEX_PID=
+    wait "$pid" || status=$?
+    if [ "$status" -ne 0 ]; then
+        die "installing TeX Live failed (exit $status): $(grep -v '^[[:space:]]*$' "$TEX_LOG" | tail -n 1) (whole log: $TEX_LOG)"
+    fi
+    tex_present || die "TeX Live installed, yet one of ${TEX_TOOLS[*]} is missing from PATH (log: $TEX_LOG)"
+    say "TeX Live installed (${SECONDS} s since the start)"
 }
 
 case "${1:-}" in
-    report)
+    setup)
+        start_tex
         setup_python
-        setup_tex
-        export PATH="$PWD/.venv/bin:$PATH"
+        wait_tex
+        say "set up: $VENV (source $VENV/bin/activate) and TeX Live"
+        ;;
+    report)
+        start_tex
+        setup_python
+        wait_tex
         dvc repro
         say "done: report/build/report.pdf"
         ;;
     test)
+        start_tex
         setup_python
-        setup_tex
-        export PATH="$PWD/.venv/bin:$PATH"
         dvc repro download
-        python -m pytest
+        wait_tex
+        # Every test, one test file at a time in each of as many processes as there are cores.
+        python -m pytest -n auto --dist loadfile "${@:2}"
         ;;
     benchmark)
         # Training speed against the straightforward baseline (README, Speed); no TeX needed.
         setup_python
-        export PATH="$PWD/.venv/bin:$PATH"
         dvc repro download
         python benchmarks/train_speed.py "${@:2}"
         ;;
+    loops)
+        # The change-a-learning-rate-to-PDF loops (README, Speed), on a scratch copy of HEAD.
+        start_tex
+        setup_python
+        wait_tex
+        python benchmarks/loops.py "${@:2}"
+        ;;
     *)
-        echo "usage: bash bootstrap.sh report|test|benchmark [benchmark options]" >&2
+        echo "usage: bash bootstrap.sh setup | report | test [pytest options] | benchmark [options] | loops [options]" >&2
         exit 2
         ;;
 esac

@@ -249,6 +249,7 @@ def test_real_binary_splits_have_4005_training_and_2042_validation_samples():
         assert split.X[:, :784].min() == -1.0 and split.X[:, :784].max() == 1.0
 
 
+@pytest.mark.slow
 def test_real_softmax_splits_are_the_first_20000_training_images_and_the_10000_test_images():
     train, validation = real_splits("softmax")
     raw = raw_mnist()

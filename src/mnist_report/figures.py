@@ -5,14 +5,23 @@ Inputs (formats in ``docs/contracts.md``): ``metrics/history/<run>/train.csv`` a
 is ``roles`` in ``params.yaml``, and figures 4c and 4e draw every softmax run, ordered by
 ``l2_lambda``. Outputs: the PNGs of :data:`FIGURE_NAMES` in ``report/figures/``; the same inputs
 give the same bytes. :func:`input_paths` lists the files the stage reads (its DVC ``deps``).
+
+Redrawing only what changed: each figure is first reduced to a :class:`Recipe` (the drawing function
+and the data, labels and sizes it is given); the stage keeps each PNG in ``.cache/figures/`` under the
+digest of everything its pixels depend on (:func:`recipe_digest`) and copies, rather than redraws, a
+figure whose digest is there. A change to one run redraws the figures that show it, nothing else;
+the bytes are those of a full redraw (``tests/test_incremental.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import io
 import json
 import math
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +33,7 @@ import numpy as np
 # A file-only backend: the stage runs on machines without a display, and never opens a window.
 matplotlib.use("Agg")
 import matplotlib.style  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402  (no pyplot: figures are plain objects, nothing leaks)
 
@@ -34,6 +44,8 @@ from mnist_report.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS, output_paths
 from mnist_report.params import FIGURE_NAMES, Figures, Params, Run, check_params, lambda_sweep, stage_params  # noqa: E402
 
 FIGURES_DIR = Path("report/figures")
+#: The stage's PNGs by recipe digest, between runs (git-ignored; not a DVC output): see draw_all.
+FIGURE_CACHE = Path(".cache/figures")
 LINESTYLES = ("-", "--", "-.", ":")
 PIXELS, DIGITS = 784, 10  # a softmax weight matrix is (PIXELS + 1 bias row, DIGITS)
 
@@ -261,8 +273,30 @@ def weight_norm_figure(l2_lambdas: Sequence[float], weight_norms: Sequence[float
 
 # -------------------------------------------------------------------------------- the pipeline
 
+@dataclass(frozen=True)
+class Recipe:
+    """How to draw one figure: ``draw(**arguments)``, where ``draw`` is one of this module's drawing
+    functions and ``arguments`` hold everything it needs (curves, weights, labels, limits, sizes).
+
+    A drawing is a function of its recipe, this module's code and the libraries alone, so
+    :func:`recipe_digest` identifies the PNG it gives (see :func:`draw_all`).
+    """
+
+    draw: Any
+    arguments: dict[str, Any]
+
+    def figure(self) -> Figure:
+        return self.draw(**self.arguments)
+
+
 def build_figures(params: Params | dict[str, Any], root: Path = Path(".")) -> dict[str, Figure]:
-    """Returns figure name -> Figure, every input read and checked before anything is written."""
+    """Returns figure name -> Figure, every input read and checked before anything is drawn."""
+    return {name: recipe.figure() for name, recipe in figure_recipes(params, root).items()}
+
+
+def figure_recipes(params: Params | dict[str, Any], root: Path = Path(".")) -> dict[str, Recipe]:
+    """Returns figure name -> :class:`Recipe`, in the order of FIGURE_NAMES, every input read and
+    checked."""
     figures, runs, roles = figure_settings(params)
     block = figures.loss_block_steps
     root = Path(root)
@@ -283,12 +317,12 @@ def build_figures(params: Params | dict[str, Any], root: Path = Path(".")) -> di
         legend = figures.figure(name).legend
         return [_label(text, f"figures.{name}.legend", block_steps=block, **fields) for text in legend]
 
-    def step_figure(name: str, curves: list[Curve]) -> Figure:
+    def step_figure(name: str, curves: list[Curve]) -> Recipe:
         settings = figures.figure(name)
-        return steps_figure(curves, x_label=figures.steps_label, y_label=settings.y_label,
-                            y_limits=settings.y_limits, size_inches=figures.size_inches, name=name)
+        return Recipe(steps_figure, dict(curves=curves, x_label=figures.steps_label, y_label=settings.y_label,
+                                         y_limits=settings.y_limits, size_inches=figures.size_inches, name=name))
 
-    def loss_and_accuracy(loss_name: str, accuracy_name: str, run: str) -> dict[str, Figure]:
+    def loss_and_accuracy(loss_name: str, accuracy_name: str, run: str) -> dict[str, Recipe]:
         loss_labels, accuracy_labels = labels(loss_name), labels(accuracy_name)
         steps = validation(run)["step"]
         return {
@@ -310,11 +344,11 @@ def build_figures(params: Params | dict[str, Any], root: Path = Path(".")) -> di
         for label, run in zip(labels("2e_accuracy"), pair)])
     drawn |= loss_and_accuracy("3b_loss", "3c_accuracy", roles["3b"])
 
-    drawn["4b_weights"] = weights_figure(
-        [(_label(figures.fig_4b_weights.row_label, "figures.4b_weights.row_label",
-                 l2_lambda=runs[run].l2_lambda, run=run), read_softmax_weights(root, run))
-         for run in (roles["4b_top"], roles["4b_bottom"])],
-        size_inches=figures.fig_4b_weights.size_inches)
+    drawn["4b_weights"] = Recipe(weights_figure, dict(
+        rows=[(_label(figures.fig_4b_weights.row_label, "figures.4b_weights.row_label",
+                      l2_lambda=runs[run].l2_lambda, run=run), read_softmax_weights(root, run))
+              for run in (roles["4b_top"], roles["4b_bottom"])],
+        size_inches=figures.fig_4b_weights.size_inches))
 
     sweep = lambda_sweep(runs)
     shared = {l2_lambda for l2_lambda, _ in sweep if sum(l == l2_lambda for l, _ in sweep) > 1}
@@ -332,10 +366,10 @@ def build_figures(params: Params | dict[str, Any], root: Path = Path(".")) -> di
         for i, (l2_lambda, run) in enumerate(sweep)])
 
     norm = figures.fig_4e_weight_norm
-    drawn["4e_weight_norm"] = weight_norm_figure(
-        [l2_lambda for l2_lambda, _ in sweep], [read_weight_norm(root, run) for _, run in sweep],
+    drawn["4e_weight_norm"] = Recipe(weight_norm_figure, dict(
+        l2_lambdas=[l2_lambda for l2_lambda, _ in sweep], weight_norms=[read_weight_norm(root, run) for _, run in sweep],
         x_label=norm.x_label, y_label=norm.y_label, y_scale=norm.y_scale,
-        legend=labels("4e_weight_norm"), size_inches=figures.size_inches)
+        legend=labels("4e_weight_norm"), size_inches=figures.size_inches))
     return {name: drawn[name] for name in FIGURE_NAMES}
 
 
@@ -357,20 +391,114 @@ def render_png(figure: Figure, dpi: int) -> bytes:
     return buffer.getvalue()
 
 
-def draw_all(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None) -> list[Path]:
-    """Draws every figure into ``out_dir/<name>.png``; returns the paths written.
+def _feed(hasher: Any, value: Any) -> None:
+    """Feeds ``value`` to ``hasher`` unambiguously: a type tag, then the value (floats exactly, arrays
+    with their dtype and shape). A type it does not know is an error, never a guess."""
+    if value is None:
+        hasher.update(b"N;")
+    elif isinstance(value, bool):
+        hasher.update(b"B1;" if value else b"B0;")
+    elif isinstance(value, (int, np.integer)):
+        hasher.update(b"I%d;" % int(value))
+    elif isinstance(value, (float, np.floating)):
+        hasher.update(b"F" + float(value).hex().encode() + b";")
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+        hasher.update(b"S%d:" % len(data) + data)
+    elif isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        hasher.update(b"A" + array.dtype.str.encode() + repr(array.shape).encode() + b":")
+        hasher.update(array.tobytes())
+    elif isinstance(value, (list, tuple)):
+        hasher.update(b"L%d:" % len(value))
+        for item in value:
+            _feed(hasher, item)
+    elif isinstance(value, dict):
+        hasher.update(b"D%d:" % len(value))
+        for key in sorted(value):
+            _feed(hasher, key)
+            _feed(hasher, value[key])
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        _feed(hasher, type(value).__qualname__)
+        _feed(hasher, {field.name: getattr(value, field.name) for field in dataclasses.fields(value)})
+    else:
+        raise TypeError(f"cannot digest a {type(value).__name__} in a figure recipe")
 
-    Inputs are read under ``root``; ``out_dir`` defaults to ``root/report/figures``.
+
+def recipe_digest(recipe: Recipe, dpi: int, font_size: float) -> str:
+    """Returns the sha256 (hex) of everything the PNG of ``recipe`` depends on: the recipe (drawing
+    function and arguments), the dpi and font size, this module's source (the drawing code) and the
+    versions of Python, NumPy and matplotlib (whose fonts and defaults are part of the pixels)."""
+    hasher = hashlib.sha256()
+    font = font_manager.findfont(font_manager.FontProperties())  # the style's font, as the drawing finds it
+    _feed(hasher, ["mnist-report figure", recipe.draw.__name__, recipe.arguments, dpi, font_size,
+                   sys.version, np.__version__, matplotlib.__version__, font, Path(font).stat().st_size])
+    hasher.update(Path(__file__).read_bytes())
+    return hasher.hexdigest()
+
+
+def _cached_png(cache_dir: Path, name: str, digest: str) -> bytes | None:
+    """Returns the PNG stored for (name, digest) in ``cache_dir`` if its bytes are intact, else None.
+
+    An entry is ``<name>-<recipe digest>-<sha256 of the PNG>.png``: a damaged file is never used."""
+    for path in cache_dir.glob(f"{name}-{digest}-*.png"):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if path.stem.rsplit("-", 1)[1] == hashlib.sha256(data).hexdigest():
+            return data
+    return None
+
+
+def _store_png(cache_dir: Path, name: str, digest: str, data: bytes) -> None:
+    """Stores a PNG under (name, digest), and removes that figure's other entries (one per figure)."""
+    path = cache_dir / f"{name}-{digest}-{hashlib.sha256(data).hexdigest()}.png"
+    try:
+        for old in cache_dir.glob(f"{name}-*.png"):
+            if old != path:
+                old.unlink(missing_ok=True)
+        write_bytes(path, data)
+    except (OSError, PipelineError):
+        pass  # the cache only saves time: a failure to keep a PNG there costs the next run a redraw
+
+
+def draw_all(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None, *,
+             cache_dir: Path | None = None) -> list[Path]:
+    """Draws every figure into ``out_dir/<name>.png``; returns the paths written (see :func:`draw_figures`)."""
+    return draw_figures(params, root, out_dir, cache_dir=cache_dir)[0]
+
+
+def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None, *,
+                 cache_dir: Path | None = None) -> tuple[list[Path], list[str]]:
+    """Draws every figure into ``out_dir/<name>.png``; returns (the paths written, the names drawn).
+
+    Inputs are read under ``root``; ``out_dir`` defaults to ``root/report/figures``. With
+    ``cache_dir``, a figure whose :func:`recipe_digest` is stored there is copied from it instead of
+    drawn again (the same bytes: the digest covers everything the drawing depends on), and each
+    figure drawn is stored there. Every input is read and checked before anything is written.
     """
     figures, _, _ = figure_settings(params)
     out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
-    written = []
+    recipes = figure_recipes(params, root)
+    pngs: dict[str, bytes] = {}
+    drawn: list[str] = []
     with figure_style(figures.font_size):
-        for name, figure in build_figures(params, root).items():
-            path = out_dir / f"{name}.png"
-            write_bytes(path, render_png(figure, figures.dpi))
-            written.append(path)
-    return written
+        for name, recipe in recipes.items():
+            digest = recipe_digest(recipe, figures.dpi, figures.font_size) if cache_dir is not None else ""
+            data = _cached_png(Path(cache_dir), name, digest) if cache_dir is not None else None
+            if data is None:
+                data = render_png(recipe.figure(), figures.dpi)
+                if cache_dir is not None:
+                    _store_png(Path(cache_dir), name, digest, data)
+                drawn.append(name)
+            pngs[name] = data
+    written = []
+    for name, data in pngs.items():
+        path = out_dir / f"{name}.png"
+        write_bytes(path, data)
+        written.append(path)
+    return written, drawn
 
 
 @one_line_errors
@@ -379,8 +507,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     params = stage_params("python -m mnist_report.figures", main.__doc__, argv, input_paths, mathtext=True)
     if params is None:
         return 0
-    written = draw_all(params)
-    print(f"figures: wrote {len(written)} PNGs to {FIGURES_DIR}/")
+    written, drawn = draw_figures(params, cache_dir=FIGURE_CACHE)
+    print(f"figures: wrote {len(written)} PNGs to {FIGURES_DIR}/ ({len(drawn)} drawn, "
+          f"{len(written) - len(drawn)} unchanged from {FIGURE_CACHE}/)")
     return 0
 
 

@@ -1,25 +1,37 @@
 """Stage ``pdf``: compiles ``report/build/report.tex`` to ``report/build/report.pdf`` with latexmk.
 
-latexmk runs pdflatex as often as the cross-references need, in a temporary directory (the .aux,
-.log and friends never reach the repository), with ``-halt-on-error -interaction=nonstopmode
--no-shell-escape`` and without reading any latexmkrc; the PDF is then moved into place atomically.
-Figures are found relative to the .tex (its ``\\graphicspath``), so latexmk runs in its directory.
+latexmk runs pdflatex as often as the cross-references need, with ``-halt-on-error
+-interaction=nonstopmode -no-shell-escape`` and without reading any latexmkrc; the PDF is then
+copied into place atomically. Figures are found relative to the .tex (its ``\\graphicspath``), so
+latexmk runs in its directory.
+
+Where the .aux, .log and friends go: the stage keeps them between builds in :data:`AUX_DIR`
+(``.cache/latex/``, git-ignored and no DVC output), so that a rebuild whose cross-references did not
+move is one pdflatex pass instead of two or three (``-g`` still forces that one pass: a rebuild never
+reuses an old PDF). This changes no byte of the result: pdflatex's output is a function of the .tex,
+the figures and the .aux/.out/.toc it reads, latexmk reruns until those are stable, and a clean build
+ends on the same stable files (``tests/test_pdf.py`` compares the two). A failed or interrupted build
+empties that directory but for the log, so that a half-written .aux cannot reach the next build.
+Without an ``aux_dir`` (:func:`compile_pdf`'s default) a build is clean, in a temporary directory.
 
 The same .tex and figures give the same bytes: the template turns off pdfTeX's creation date and
 trailer ID, and the stage sets ``SOURCE_DATE_EPOCH`` (unless the environment has one) and
 ``FORCE_SOURCE_DATE=1`` for anything else that would read the clock.
 
 Refusals are one line: TeX missing (with what to install), or the first LaTeX error of the log with
-its line in the .tex; the whole log of a failed run is kept as ``report/build/report.log``. A
-successful run reports its overfull boxes and other LaTeX warnings (one line each) on stderr.
+its line in the .tex, and where the whole log is: ``.cache/latex/report.log`` for the stage (nothing is
+added to ``report/build/``), beside the PDF (``<name>.log``) for a clean build. A successful run
+reports its overfull boxes and other LaTeX warnings (one line each) on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +44,8 @@ from mnist_report.files import write_bytes, write_text
 
 TEX_PATH = Path("report/build/report.tex")
 PDF_PATH = Path("report/build/report.pdf")
+#: latexmk's auxiliary files between builds of the stage (git-ignored; not a DVC output).
+AUX_DIR = Path(".cache/latex")
 TEX_TOOLS = ("latexmk", "pdflatex")
 INSTALL_HINT = ("install TeX Live: apt-get install latexmk texlive-latex-base texlive-latex-recommended "
                 "texlive-fonts-recommended lmodern")
@@ -51,6 +65,8 @@ class Compiled:
     pages: int | None
     overfull: list[str]
     warnings: list[str] = field(default_factory=list)
+    #: pdflatex runs latexmk made (1 when the kept auxiliary files were already right)
+    passes: int | None = None
 
 
 def find_tex() -> dict[str, str]:
@@ -64,7 +80,9 @@ def find_tex() -> dict[str, str]:
 
 def latexmk_command(latexmk: str, tex: Path, out_dir: Path) -> list[str]:
     """Returns the latexmk command line that compiles ``tex`` into ``out_dir``."""
-    return [latexmk, "-norc", "-pdf", "-cd", "-interaction=nonstopmode", "-halt-on-error",
+    # -g: run pdflatex at least once even when latexmk's records say the PDF is up to date (DVC runs
+    # the stage only when an input changed, or when forced, and then a fresh PDF is what is asked for).
+    return [latexmk, "-norc", "-pdf", "-g", "-cd", "-interaction=nonstopmode", "-halt-on-error",
             f"-pdflatex={PDFLATEX}", f"-outdir={out_dir}", f"-auxdir={out_dir}", str(tex)]
 
 
@@ -129,47 +147,98 @@ def latex_warnings(log: str) -> list[str]:
 
 
 def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathLike = PDF_PATH, *,
-                timeout: float = TIMEOUT_SECONDS) -> Compiled:
+                aux_dir: str | os.PathLike | None = None, timeout: float = TIMEOUT_SECONDS) -> Compiled:
     """Compiles ``tex_path`` and writes the PDF to ``pdf_path`` atomically.
 
-    Raises PipelineError (one line) when TeX is not installed, the .tex is missing, or LaTeX fails;
-    the log of a failed run is written beside ``pdf_path`` as ``<name>.log``.
+    ``aux_dir``: where latexmk keeps its auxiliary files between builds (see the module docstring);
+    None builds in a new temporary directory. Raises PipelineError (one line) when TeX is not
+    installed, the .tex is missing, or LaTeX fails; the log of a failed run is then kept as
+    ``aux_dir/<name>.log``, or, without ``aux_dir``, beside ``pdf_path`` as ``<name>.log``.
     """
     tex_path, pdf_path = Path(tex_path), Path(pdf_path)
     tools = find_tex()
     if not tex_path.is_file():
         raise PipelineError(f"{tex_path}: missing; run the report stage first (dvc repro report)")
-    log_path = pdf_path.with_suffix(".log")
-    with tempfile.TemporaryDirectory(prefix="mnist-report-latex-") as out_dir:
-        out_dir = Path(out_dir)
-        command = latexmk_command(tools["latexmk"], tex_path.resolve(), out_dir)
+    with contextlib.ExitStack() as stack:
+        if aux_dir is None:
+            out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mnist-report-latex-")))
+            log_path = pdf_path.with_suffix(".log")
+        else:
+            out_dir = Path(aux_dir).resolve()
+            try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise PipelineError(f"cannot create {aux_dir}: {error.strerror or error}") from error
+            log_path = Path(aux_dir) / (tex_path.stem + ".log")
         try:
-            result = subprocess.run(command, capture_output=True, env=tex_environment(), timeout=timeout,
-                                    stdin=subprocess.DEVNULL, check=False)
-        except subprocess.TimeoutExpired:
-            raise PipelineError(f"{tex_path}: latexmk did not finish within {timeout:g} seconds") from None
-        except OSError as error:
-            raise PipelineError(f"cannot run latexmk ({error.strerror or error}): {INSTALL_HINT}") from error
-        log_file = out_dir / (tex_path.stem + ".log")
-        log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else ""
-        built = out_dir / (tex_path.stem + ".pdf")
-        if result.returncode != 0 or not built.is_file():
-            if log:
-                write_text(log_path, log)
-            error = first_latex_error(log)
-            where = f"{tex_path}:{error[1]}" if error and error[1] is not None else str(tex_path)
-            if error:
-                detail = f"LaTeX error: {error[0]}"
-            else:
-                output = (result.stderr + result.stdout).decode(errors="replace").strip().splitlines()
-                detail = f"latexmk failed (exit {result.returncode})" + (f": {output[-1].strip()}" if output else "")
-            kept = f" (log: {log_path})" if log else ""
-            raise PipelineError(f"{where}: {detail}{kept}")
-        write_bytes(pdf_path, built.read_bytes())
-    log_path.unlink(missing_ok=True)  # a failed run's log no longer describes the PDF
+            log, built, pages, passes = _run_latexmk(tools["latexmk"], tex_path, out_dir, log_path,
+                                             keep_log_beside=aux_dir is None, timeout=timeout)
+            write_bytes(pdf_path, built.read_bytes())
+        except BaseException:
+            if aux_dir is not None:
+                _empty_but_log(out_dir, keep=tex_path.stem + ".log")
+            raise
+    if aux_dir is None:
+        log_path.unlink(missing_ok=True)  # a failed run's log no longer describes the PDF
+    return Compiled(pages=pages, overfull=overfull_boxes(log), warnings=latex_warnings(log), passes=passes)
+
+
+def _run_latexmk(latexmk: str, tex_path: Path, out_dir: Path, log_path: Path, *, keep_log_beside: bool,
+                 timeout: float) -> tuple[str, Path, int | None, int | None]:
+    """Runs latexmk on ``tex_path`` into ``out_dir``; returns (log, the PDF built, its pages, the
+    pdflatex passes latexmk made).
+
+    On failure raises PipelineError naming the first LaTeX error and ``log_path``; the log is copied
+    there when ``keep_log_beside`` (it is already there otherwise: ``log_path`` is in ``out_dir``).
+    """
+    command = latexmk_command(latexmk, tex_path.resolve(), out_dir)
+    try:
+        # Its own process group: on a timeout or an interruption, pdflatex (latexmk's child) is ended
+        # too, and cannot go on writing into out_dir after this function has returned.
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tex_environment(),
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    except OSError as error:
+        raise PipelineError(f"cannot run latexmk ({error.strerror or error}): {INSTALL_HINT}") from error
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise PipelineError(f"{tex_path}: latexmk did not finish within {timeout:g} seconds") from None
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    log_file = out_dir / (tex_path.stem + ".log")
+    log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else ""
+    built = out_dir / (tex_path.stem + ".pdf")
+    if result.returncode != 0 or not built.is_file():
+        if log and keep_log_beside:
+            write_text(log_path, log)
+        error = first_latex_error(log)
+        where = f"{tex_path}:{error[1]}" if error and error[1] is not None else str(tex_path)
+        if error:
+            detail = f"LaTeX error: {error[0]}"
+        else:
+            output = (result.stderr + result.stdout).decode(errors="replace").strip().splitlines()
+            detail = f"latexmk failed (exit {result.returncode})" + (f": {output[-1].strip()}" if output else "")
+        kept = f" (log: {log_path})" if log else ""
+        raise PipelineError(f"{where}: {detail}{kept}")
     pages = re.search(r"Output written on .*\((\d+) pages?", log)
-    return Compiled(pages=int(pages.group(1)) if pages else None, overfull=overfull_boxes(log),
-                    warnings=latex_warnings(log))
+    passes = len(re.findall(r"Run number \d+ of rule 'pdflatex'", (result.stdout + result.stderr).decode(errors="replace")))
+    return log, built, int(pages.group(1)) if pages else None, passes or None
+
+
+def _empty_but_log(directory: Path, keep: str) -> None:
+    """Removes everything in ``directory`` but the file ``keep``: after a failed or interrupted build,
+    the next one starts clean (a half-written .aux or latexmk's record of it cannot mislead it)."""
+    for entry in directory.iterdir():
+        if entry.name == keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 @one_line_errors
@@ -178,10 +247,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mnist_report.pdf", description=main.__doc__)
     parser.add_argument("--tex", type=Path, default=TEX_PATH, help=f"the LaTeX source (default {TEX_PATH})")
     parser.add_argument("--pdf", type=Path, default=PDF_PATH, help=f"the PDF to write (default {PDF_PATH})")
+    parser.add_argument("--aux-dir", type=Path, default=AUX_DIR,
+                        help=f"latexmk's auxiliary files, kept between builds (default {AUX_DIR})")
+    parser.add_argument("--clean", action="store_true", help="build in a temporary directory instead")
     arguments = parser.parse_args(argv)
-    compiled = compile_pdf(arguments.tex, arguments.pdf)
-    pages = f" ({compiled.pages} pages)" if compiled.pages is not None else ""
-    print(f"pdf: wrote {arguments.pdf}{pages}")
+    compiled = compile_pdf(arguments.tex, arguments.pdf, aux_dir=None if arguments.clean else arguments.aux_dir)
+    details = [f"{compiled.pages} pages"] if compiled.pages is not None else []
+    if compiled.passes is not None:
+        details.append(f"{compiled.passes} pdflatex pass{'es' if compiled.passes > 1 else ''}")
+    print(f"pdf: wrote {arguments.pdf}" + (f" ({', '.join(details)})" if details else ""))
     if compiled.overfull:
         print(f"warning: {arguments.tex}: {len(compiled.overfull)} overfull box(es), first: {compiled.overfull[0]}",
               file=sys.stderr)

@@ -1,0 +1,231 @@
+"""Times the loop a user waits on: change one run's learning rate, `dvc repro`, the new PDF.
+
+    .venv/bin/python benchmarks/loops.py [--repeats 3] [--loops binary softmax] [--keep]
+
+Works on a scratch copy, as a user would: ``git clone`` of this repository's commit (uncommitted
+changes are not included) into a temporary directory, its data and outputs checked out from this
+repository's DVC cache, then one `dvc repro` to bring it up to date. The scratch copy has a DVC cache
+of its own (hard links to this repository's cached files, without its run cache), so nothing it
+produces reaches this repository's cache and no run cache short-cuts a stage.
+
+For each loop (``binary``: ``runs.binary.learning_rate``; ``softmax``: ``runs.softmax.learning_rate``):
+
+- one untimed `dvc repro` with a new value: the caches of figures and PDF as any earlier repro
+  leaves them;
+- ``--repeats`` times, in turn: the stages' commands alone on a new value, each timed (the train
+  stage's own time, the floor of the loop, and ``figures``, ``report``, ``pdf``), then a timed
+  `dvc repro` with another new value: the wall time from the edit of params.yaml to the new PDF.
+  Each repro must run exactly ``train@<run>``, ``figures``, ``report`` and ``pdf``, in that order.
+  DVC's share is what the repro takes beyond the four commands;
+- an incremental build equals a clean build: after the last timed repro, the figures, report.tex
+  and the PDF are compared byte for byte with those of the three stages' commands run again with
+  the caches (``.cache/``) removed. A difference exits 1.
+
+Prints a table (medians, range in brackets) beside the targets of the README's Speed section, with
+the CPU time (user + system) of the repro, its stages included: on a machine that other work shares,
+a steadier figure than the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+# loop -> (the run, the values of its learning rate the loop sets in turn, the target in seconds)
+LOOPS = {
+    "binary": ("binary", [0.0501, 0.0502, 0.0503, 0.0504, 0.0505, 0.0506, 0.0507, 0.0508, 0.0509], 6.0),
+    "softmax": ("softmax", [0.0101, 0.0102, 0.0103, 0.0104, 0.0105, 0.0106, 0.0107, 0.0108, 0.0109], 10.0),
+}
+AFTER_TRAIN = ("figures", "report", "pdf")
+COMPARED = ("report/figures", "report/build/report.tex", "report/build/report.pdf")
+
+
+def fail(message: str) -> None:
+    print(f"loops: error: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+class Scratch:
+    """The scratch copy and the environment its commands run in."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.env = {key: value for key, value in os.environ.items()
+                    if not key.startswith(("DVC_", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"))}
+        for name in ("dvc-global-config", "dvc-system-config", "dvc-site-cache"):
+            (root.parent / name).mkdir(exist_ok=True)
+        self.env.update({
+            # The venv's dvc and python; the stages import the scratch copy's own src/.
+            "PATH": os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
+            "PYTHONPATH": "src",
+            "DVC_GLOBAL_CONFIG_DIR": str(root.parent / "dvc-global-config"),
+            "DVC_SYSTEM_CONFIG_DIR": str(root.parent / "dvc-system-config"),
+            "DVC_SITE_CACHE_DIR": str(root.parent / "dvc-site-cache"),
+            "DVC_NO_ANALYTICS": "1", "DVC_STUDIO_OFFLINE": "1",
+        })
+
+    def run(self, *args: str) -> tuple[float, str]:
+        """Runs ``args`` in the scratch copy; returns (wall seconds, stdout); fails on a non-zero exit.
+        The CPU seconds (user + system) of the command and its children go to ``self.cpu``."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        result = subprocess.run(list(args), cwd=self.root, env=self.env, capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, check=False)
+        seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if result.returncode != 0:
+            fail(f"`{' '.join(args)}` exited with {result.returncode}:\n{result.stdout}{result.stderr}")
+        return seconds, result.stdout
+
+    def set_learning_rate(self, run: str, value: float) -> None:
+        """Sets ``runs.<run>.learning_rate`` in params.yaml, the rest of the file as it is: the value
+        of an existing ``learning_rate:`` line of the run, or a key added to its mapping."""
+        path = self.root / "params.yaml"
+        text = path.read_text(encoding="utf-8")
+        entry = re.compile(rf"^  {re.escape(run)}:[^\n]*\n(?:    [^\n]*\n)*", re.M)
+        match = entry.search(text)
+        if match is None:
+            fail(f"params.yaml: no runs.{run} entry")
+        block = match.group(0)
+        if re.search(r"(?m)(^    |[{,][ \t]*)learning_rate:", block):  # block or flow style
+            block = re.sub(r"(?m)((?:^    |[{,][ \t]*)learning_rate:[ \t]*)[^\s,}#]+", rf"\g<1>{value!r}", block, count=1)
+        elif re.match(rf"  {re.escape(run)}:[ \t]*\{{\}}", block):  # `softmax: {}  # comment`
+            block = re.sub(r"\{\}", f"{{learning_rate: {value!r}}}", block, count=1)
+        elif re.match(rf"  {re.escape(run)}:[ \t]*\{{", block):  # a flow mapping with keys
+            block = re.sub(r"\{", f"{{learning_rate: {value!r}, ", block, count=1)
+        else:
+            first_line, rest = block.split("\n", 1)
+            block = f"{first_line}\n    learning_rate: {value!r}\n{rest}"
+        path.write_text(text[:match.start()] + block + text[match.end():], encoding="utf-8")
+
+
+def link_or_copy(source: str, destination: str) -> None:
+    """A hard link where the file system allows (DVC never writes into a cache file: it writes a new
+    file and renames it), a copy otherwise."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def make_scratch(folder: Path) -> Scratch:
+    """Clones this repository's HEAD into ``folder/project`` with a DVC cache of its own that holds
+    this repository's cached files (not its run cache), checks them out and brings it up to date."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    if subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                      capture_output=True, text=True, check=True).stdout.strip():
+        print(f"loops: note: benchmarking commit {head[:12]}; uncommitted changes are not included")
+    scratch = Scratch(folder / "project")
+    dvc = str(VENV_BIN / "dvc")
+    cache = Path(subprocess.run([dvc, "cache", "dir"], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip())
+    scratch_git = ["git", "-c", "advice.detachedHead=false"]
+    subprocess.run([*scratch_git, "clone", "-q", "--no-checkout", str(ROOT), str(scratch.root)], check=True)
+    subprocess.run([*scratch_git, "-C", str(scratch.root), "checkout", "-q", head], check=True)
+    if (cache / "files").is_dir():
+        shutil.copytree(cache / "files", scratch.root / ".dvc/cache/files", copy_function=link_or_copy)
+    scratch.run(dvc, "checkout", "--quiet")
+    seconds, output = scratch.run(dvc, "repro")
+    ran = re.findall(r"^Running stage '([^']+)':", output, flags=re.M)
+    print(f"loops: scratch copy of {head[:12]} in {scratch.root}; set-up dvc repro ran "
+          f"{', '.join(ran) or 'nothing'} ({seconds:.1f} s)")
+    return scratch
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    files = {}
+    for name in COMPARED:
+        path = root / name
+        for file in sorted(path.glob("*")) if path.is_dir() else [path]:
+            files[str(file.relative_to(root))] = file.read_bytes()
+    return files
+
+
+def measure(scratch: Scratch, loop: str, repeats: int) -> dict[str, list[float]]:
+    run, values, _ = LOOPS[loop]
+    if 1 + 2 * repeats > len(values):
+        fail(f"--repeats {repeats}: at most {(len(values) - 1) // 2}")
+    dvc = str(VENV_BIN / "dvc")
+    times: dict[str, list[float]] = {"loop": [], "loop CPU": [], f"train@{run}": [], **{stage: [] for stage in AFTER_TRAIN}}
+    def repro(value: float, counted: bool) -> None:
+        scratch.set_learning_rate(run, value)
+        seconds, output = scratch.run(dvc, "repro")
+        ran = re.findall(r"^Running stage '([^']+)':", output, flags=re.M)
+        if ran != [f"train@{run}", *AFTER_TRAIN]:
+            fail(f"loop {loop}: dvc repro ran {ran}; expected train@{run}, {', '.join(AFTER_TRAIN)}")
+        passes = re.findall(r"^pdf: wrote .*", output, flags=re.M)
+        print(f"loops: {loop}: dvc repro with runs.{run}.learning_rate = {value!r}: {seconds:.2f} s"
+              + (f"; {passes[0]}" if passes else "") + ("" if counted else " (warms the caches; not counted)"))
+        if counted:
+            times["loop"].append(seconds)
+            times["loop CPU"].append(scratch.cpu)
+
+    repro(values[0], counted=False)  # the caches as any earlier repro leaves them
+    # Each timed repro follows a run of the stages' commands alone, on a value of its own: load that
+    # comes and goes on the machine hits both alike.
+    for index in range(repeats):
+        scratch.set_learning_rate(run, values[1 + repeats + index])
+        for stage, command in [(f"train@{run}", ["mnist_report.train", run])] + [
+                (stage, [f"mnist_report.{stage}"]) for stage in AFTER_TRAIN]:
+            seconds, _ = scratch.run(sys.executable, "-m", *command)
+            times[stage].append(seconds)
+        repro(values[1 + index], counted=True)
+    incremental = snapshot(scratch.root)
+    shutil.rmtree(scratch.root / ".cache", ignore_errors=True)
+    for stage in AFTER_TRAIN:
+        scratch.run(sys.executable, "-m", f"mnist_report.{stage}")
+    clean = snapshot(scratch.root)
+    differ = sorted(name for name in clean.keys() | incremental.keys() if clean.get(name) != incremental.get(name))
+    if differ:
+        fail(f"loop {loop}: the incremental build differs from a clean build in {', '.join(differ)}")
+    return times
+
+
+def median(values: list[float]) -> str:
+    text = f"{statistics.median(values):.1f} s"
+    return text + (f" [{min(values):.1f}-{max(values):.1f}]" if len(values) > 1 else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed repros per loop (default 3, at most 4)")
+    parser.add_argument("--loops", nargs="+", choices=sorted(LOOPS), default=list(LOOPS))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copy (its path is printed)")
+    arguments = parser.parse_args(argv)
+    if arguments.repeats < 1:
+        parser.error("--repeats: at least 1")
+    folder = Path(tempfile.mkdtemp(prefix="mnist-report-loops-"))
+    try:
+        scratch = make_scratch(folder)
+        results = {loop: measure(scratch, loop, arguments.repeats) for loop in arguments.loops}
+    finally:
+        if not arguments.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"\nmedian of {arguments.repeats} [range]; every incremental build equals a clean build byte for byte\n")
+    print("| loop | `dvc repro` to the new PDF | target | CPU time of the repro | train stage alone | figures | report | pdf | DVC |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for loop, times in results.items():
+        run, _, target = LOOPS[loop]
+        stages = [statistics.median(times[stage]) for stage in (f"train@{run}", *AFTER_TRAIN)]
+        rest = statistics.median(times["loop"]) - sum(stages)
+        print(f"| `runs.{run}.learning_rate` | {median(times['loop'])} | <= {target:g} s | {median(times['loop CPU'])} | "
+              f"{median(times[f'train@{run}'])} | "
+              + " | ".join(median(times[stage]) for stage in AFTER_TRAIN) + f" | {rest:.1f} s |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

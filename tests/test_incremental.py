@@ -1,0 +1,146 @@
+"""The figures stage redraws only the figures whose recipe changed, and its PNGs are byte for byte
+those of a full redraw without any cache (the PDF's kept auxiliary files: tests/test_pdf.py; the
+whole loop through `dvc repro`, figures, report.tex and PDF against a clean build:
+benchmarks/loops.py, which CI runs)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from mnist_report import figures
+from mnist_report.figures import FIGURE_NAMES, draw_all, draw_figures
+
+from test_figures import PARAMS_YAML, TRAIN_STEPS, make_run, params, root  # noqa: F401  (the synthetic runs and their params)
+
+
+def pngs(folder: Path) -> dict[str, bytes]:
+    return {path.stem: path.read_bytes() for path in sorted(folder.glob("*.png"))}
+
+
+def incremental_equals_clean(params: dict, root: Path, cache: Path, tmp_path: Path, tag: str) -> list[str]:
+    """Draws with the cache into root/report/figures and without it into a new folder; asserts the
+    two sets of PNGs are the same bytes and returns the names the cached draw redrew."""
+    written, drawn = draw_figures(params, root, cache_dir=cache)
+    clean = draw_all(params, root, tmp_path / f"clean-{tag}")
+    assert [path.stem for path in written] == list(FIGURE_NAMES)
+    assert pngs(root / figures.FIGURES_DIR) == pngs(tmp_path / f"clean-{tag}")
+    assert len(clean) == len(FIGURE_NAMES)
+    return drawn
+
+
+@pytest.mark.slow
+def test_a_change_redraws_exactly_the_figures_it_shows_and_gives_a_clean_builds_bytes(params, root, tmp_path):
+    cache = tmp_path / "cache"
+    assert incremental_equals_clean(params, root, cache, tmp_path, "first") == list(FIGURE_NAMES)
+    assert incremental_equals_clean(params, root, cache, tmp_path, "again") == []
+
+    # binary (role 2b) retrained: its two figures, nothing else.
+    make_run(root, "binary", 53, offset=0.005)
+    assert incremental_equals_clean(params, root, cache, tmp_path, "binary") == ["2b_loss", "2b_accuracy"]
+
+    # softmax (3b, 4b top, lambda 0 of 4c and 4e) retrained.
+    make_run(root, "softmax", 44, offset=0.002)
+    assert incremental_equals_clean(params, root, cache, tmp_path, "softmax") == [
+        "3b_loss", "3c_accuracy", "4b_weights", "4c_val_accuracy", "4e_weight_norm"]
+
+    # Only the weights of softmax_lambda_1 (4b's bottom row): 4e reads its metrics, not its weights.
+    np.save(root / "models/softmax_lambda_1.npy", np.load(root / "models/softmax_lambda_1.npy") * 0.5)
+    assert incremental_equals_clean(params, root, cache, tmp_path, "weights") == ["4b_weights"]
+
+    # Only its metric weight_norm_squared: 4e alone.
+    (root / "metrics/softmax_lambda_1.json").write_text(json.dumps({"weight_norm_squared": 3.25}))
+    assert incremental_equals_clean(params, root, cache, tmp_path, "norm") == ["4e_weight_norm"]
+
+
+@pytest.fixture(scope="module")
+def drawn_once(tmp_path_factory) -> tuple[dict, Path, Path]:
+    """(params, root, cache): the synthetic runs drawn once with a cache, shared by the module's
+    tests that only read them (each copies the cache)."""
+    folder = tmp_path_factory.mktemp("drawn-once")
+    for i, (run, steps) in enumerate(TRAIN_STEPS.items()):
+        make_run(folder, run, steps, offset=i / 100)
+    project = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    the_params = {"data": project["data"], "report": project["report"], **yaml.safe_load(PARAMS_YAML)}
+    draw_figures(the_params, folder, folder / "out", cache_dir=folder / "cache")
+    return the_params, folder, folder / "cache"
+
+
+@pytest.mark.parametrize("edit, redrawn", [
+    (lambda p: p["figures"]["2e_loss"].update(y_label="Loss without and with shuffling"), ["2e_loss"]),
+    (lambda p: p["figures"]["2b_accuracy"].update(y_limits=[0.9, 1.0]), ["2b_accuracy"]),
+    (lambda p: p["roles"].update({"2b": "binary_shuffled"}), ["2b_loss", "2b_accuracy"]),
+    (lambda p: p["runs"]["softmax_lambda_1"].update(l2_lambda=2.0), ["4b_weights", "4c_val_accuracy", "4e_weight_norm"]),
+    (lambda p: p["runs"]["binary"].update(learning_rate=0.5), []),  # the stage reads the run's outputs, not how they came about
+    (lambda p: p["figures"].update(dpi=41), list(FIGURE_NAMES)),
+    (lambda p: p["figures"].update(loss_block_steps=5), ["2b_loss", "2e_loss", "3b_loss"]),
+], ids=["a-label", "y-limits", "a-role", "a-lambda", "a-learning-rate", "dpi", "block-steps"])
+def test_a_params_change_redraws_the_figures_it_concerns(drawn_once, tmp_path, edit, redrawn):
+    the_params, folder, cache = drawn_once
+    shutil.copytree(cache, tmp_path / "cache")
+    changed = copy.deepcopy(the_params)
+    edit(changed)
+    assert draw_figures(changed, folder, tmp_path / "out", cache_dir=tmp_path / "cache")[1] == redrawn
+
+
+def test_a_damaged_cache_entry_is_redrawn_not_used(drawn_once, tmp_path):
+    the_params, folder, cache = drawn_once
+    shutil.copytree(cache, tmp_path / "cache")
+    (entry,) = (tmp_path / "cache").glob("3b_loss-*.png")
+    entry.write_bytes(entry.read_bytes()[:-10] + b"0123456789")
+    assert draw_figures(the_params, folder, tmp_path / "out", cache_dir=tmp_path / "cache")[1] == ["3b_loss"]
+    assert pngs(tmp_path / "out") == pngs(folder / "out")  # the full draw of drawn_once
+    assert len(list((tmp_path / "cache").glob("*.png"))) == len(FIGURE_NAMES)  # the damaged one replaced
+
+
+def test_the_digest_covers_the_drawing_code_and_every_argument(params, root, tmp_path, monkeypatch):
+    recipes = figures.figure_recipes(params, root)
+    recipe = recipes["2b_loss"]
+    digest = figures.recipe_digest(recipe, 40, 12)
+    assert figures.recipe_digest(recipe, 40, 12) == digest
+    assert figures.recipe_digest(recipe, 41, 12) != digest
+    # One value of one curve, moved by one unit in the last place.
+    curves = copy.deepcopy(recipe.arguments["curves"])
+    values = curves[1].values.copy()
+    values[3] = np.nextafter(values[3], np.inf)
+    curves[1] = figures.Curve(curves[1].label, curves[1].steps, values, curves[1].block_steps, curves[1].linestyle)
+    nudged = figures.Recipe(recipe.draw, {**recipe.arguments, "curves": curves})
+    assert figures.recipe_digest(nudged, 40, 12) != digest
+    # The same numbers as another dtype are another drawing's input, and so another digest.
+    as_float32 = figures.Recipe(recipe.draw, {**recipe.arguments, "y_limits": np.asarray([0, 0.2], np.float32)})
+    as_float64 = figures.Recipe(recipe.draw, {**recipe.arguments, "y_limits": np.asarray([0, 0.2], np.float64)})
+    assert figures.recipe_digest(as_float32, 40, 12) != figures.recipe_digest(as_float64, 40, 12)
+    # This module's source is part of the digest: an edit to any drawing function changes it.
+    source = Path(figures.__file__).read_text(encoding="utf-8")
+    edited = tmp_path / "figures.py"
+    edited.write_text(source.replace("ax.grid(alpha=0.3)", "ax.grid(alpha=0.4)"), encoding="utf-8")
+    monkeypatch.setattr(figures, "__file__", str(edited))
+    assert figures.recipe_digest(recipe, 40, 12) != digest
+    with pytest.raises(TypeError, match="cannot digest a object"):
+        figures.recipe_digest(figures.Recipe(recipe.draw, {"x": object()}), 40, 12)
+
+
+def test_the_stage_uses_the_cache_and_says_how_many_it_drew(drawn_once, tmp_path, monkeypatch, capsys):
+    the_params, folder, cache = drawn_once
+    shutil.copytree(folder, tmp_path / "project", ignore=shutil.ignore_patterns("cache", "out"))
+    root = tmp_path / "project"
+    (root / "params.yaml").write_text(yaml.safe_dump(the_params))
+    shutil.copytree(cache, root / ".cache/figures", ignore=shutil.ignore_patterns("4c_val_accuracy-*"))
+    monkeypatch.chdir(root)
+    assert figures.main([]) == 0
+    assert capsys.readouterr().out == "figures: wrote 9 PNGs to report/figures/ (1 drawn, 8 unchanged from .cache/figures/)\n"
+    assert pngs(root / "report/figures") == pngs(folder / "out")  # the full draw of drawn_once
+    for path in (root / "report/figures").iterdir():  # DVC deletes the stage's outputs before it runs
+        path.unlink()
+    assert figures.main([]) == 0
+    assert capsys.readouterr().out == "figures: wrote 9 PNGs to report/figures/ (0 drawn, 9 unchanged from .cache/figures/)\n"
+    assert pngs(root / "report/figures") == pngs(folder / "out")
+    assert {hashlib.sha256(data).hexdigest() for data in pngs(folder / "out").values()} == {
+        path.stem.rsplit("-", 1)[1] for path in (root / ".cache/figures").glob("*.png")}
