@@ -42,7 +42,8 @@ TRAIN_OUTPUTS = (f"metrics/history/{RUN}/train.csv", f"metrics/history/{RUN}/val
                  f"models/{RUN}.npy", f"metrics/{RUN}.json")  # in the order train.py writes them
 MNIST_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
-pytestmark = pytest.mark.skipif(DVC is None or shutil.which("git") is None, reason="dvc or git not installed")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(DVC is None or shutil.which("git") is None, reason="dvc or git not installed")]
 
 SITECUSTOMIZE = r'''
 """Test hook (tests/test_faults.py): SIGKILLs the stage process at the moment FAULT_KILL names."""

@@ -82,6 +82,7 @@ def test_the_train_command_names_no_run():
     assert "${" not in stage["cmd"], "no text of params.yaml may reach the shell that runs the command"
 
 
+@pytest.mark.slow  # runs dvc repro in a scratch project
 @pytest.mark.parametrize("name", HOSTILE_RUN_NAMES)
 def test_dvc_repro_of_a_run_with_a_hostile_name_runs_nothing_it_carries(project, name):
     root, environment = project
@@ -96,6 +97,7 @@ def test_dvc_repro_of_a_run_with_a_hostile_name_runs_nothing_it_carries(project,
     assert not (root / "models").exists() and not (root / "metrics").exists()
 
 
+@pytest.mark.slow  # runs dvc repro in a scratch project
 def test_dvc_repro_of_the_whole_pipeline_with_a_hostile_name_runs_nothing_it_carries(project):
     root, environment = project
     name = HOSTILE_RUN_NAMES[0]
@@ -110,6 +112,7 @@ def test_dvc_repro_of_the_whole_pipeline_with_a_hostile_name_runs_nothing_it_car
     assert f"error: runs.{name}: not a valid run name" in output, output
 
 
+@pytest.mark.slow  # runs dvc repro in a scratch project
 def test_dvc_repro_of_a_hostile_data_source_runs_nothing_it_carries(project):
     root, environment = project
     marker = root / MARKER
@@ -124,6 +127,7 @@ def test_dvc_repro_of_a_hostile_data_source_runs_nothing_it_carries(project):
     assert "error: data.sources[0] = 'pypi:./evil': expected an http:// or https:// URL" in output, output
 
 
+@pytest.mark.slow  # runs dvc repro in a scratch project
 def test_a_valid_run_runs_from_dvc_stage_alone(project):
     # The command names no run: DVC's DVC_STAGE (train@<run>) tells the stage which one it is.
     root, environment = project

@@ -20,6 +20,7 @@ def chunks(text: str, size: int) -> list[str]:
 
 
 @needs_tex
+@pytest.mark.slow  # compiles the report with pdflatex
 def test_the_report_typesets_every_character_the_params_check_accepts(tmp_path):
     params = make_repo(tmp_path)
     printable = "".join(sorted(c for c in TYPESET_CHARACTERS if c not in "\t\n\r"))
@@ -40,6 +41,7 @@ def test_the_report_typesets_every_character_the_params_check_accepts(tmp_path):
 
 
 @needs_tex
+@pytest.mark.slow  # compiles the report with pdflatex
 @pytest.mark.parametrize("character", ["\U0001F600", "数", "Ω", "Ж", "\u0127"])
 def test_a_character_outside_the_set_really_stops_pdflatex(tmp_path, character):
     # Why the check refuses them: rendered past it, pdflatex fails on them at the pdf stage.

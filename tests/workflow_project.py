@@ -47,15 +47,15 @@ VENV_BIN = Path(sys.executable).parent
 COMMAND_TIMEOUT = 600       # seconds, one dvc command (the baseline repro takes 12 to 35)
 NEW_BINARY_LR = 0.06        # runs.binary.learning_rate of the changed run (baseline: 0.05)
 
-#: The marks of a test module that runs the pipeline in a temporary project.
+#: The marks of a test module that runs the pipeline in a temporary project (slow: left out of the
+#: quick loop, `python -m pytest -m "not slow"`).
 NEEDS_PIPELINE_TOOLS = [
+    pytest.mark.slow,
     pytest.mark.skipif(not all(shutil.which(tool) for tool in ("latexmk", "pdflatex")),
                        reason="latexmk or pdflatex not installed (the pipeline's pdf stage needs them)"),
     pytest.mark.skipif(shutil.which("git") is None, reason="git not installed"),
 ]
 
-
-# ------------------------------------------------------------------------------------- helpers
 
 # ------------------------------------------------------------------------------------- helpers
 
