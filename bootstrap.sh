@@ -14,8 +14,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-TEX_PACKAGES=(latexmk texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils latexdiff)
-TEX_TOOLS=(latexmk pdflatex pdftotext latexdiff)
+# texlive-plain-generic holds ulem.sty, which latexdiff's markup loads (mnist_report.diff).
+TEX_PACKAGES=(latexmk texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils
+              latexdiff texlive-plain-generic)
+TEX_TOOLS=(latexmk pdflatex pdftotext latexdiff kpsewhich)
+#: LaTeX packages the report and the report diff load, found with kpsewhich.
+TEX_STYLES=(lmodern.sty ulem.sty)
 TEX_LOG=.cache/bootstrap-tex.log
 
 say() { printf 'bootstrap: %s\n' "$*"; }
@@ -136,6 +140,10 @@ tex_present() {
     for tool in "${TEX_TOOLS[@]}"; do
         command -v "$tool" >/dev/null 2>&1 || return 1
     done
+    local style
+    for style in "${TEX_STYLES[@]}"; do
+        [ -n "$(kpsewhich "$style" 2>/dev/null)" ] || return 1
+    done
 }
 
 # Starts installing TeX in the background when a tool is missing (wait_tex collects it), so that
@@ -160,7 +168,7 @@ wait_tex() {
     if [ "$status" -ne 0 ]; then
         die "installing TeX Live failed (exit $status): $(grep -v '^[[:space:]]*$' "$TEX_LOG" | tail -n 1) (whole log: $TEX_LOG)"
     fi
-    tex_present || die "TeX Live installed, yet one of ${TEX_TOOLS[*]} is missing from PATH (log: $TEX_LOG)"
+    tex_present || die "TeX Live installed, yet one of ${TEX_TOOLS[*]} is missing from PATH or one of ${TEX_STYLES[*]} from TeX (log: $TEX_LOG)"
     say "TeX Live installed (${SECONDS} s since the start)"
 }
 
