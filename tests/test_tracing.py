@@ -299,7 +299,9 @@ def reproduced() -> str:
     tex = ROOT / "report/build/report.tex"
     if not tex.exists():
         pytest.skip("report/build/report.tex missing: run `dvc repro` (or `dvc checkout`) first")
-    return tex.read_text(encoding="utf-8")
+    text = tex.read_text(encoding="utf-8")
+    assert r"\label{tab:figure-sources}" in text, f"{tex} has no table of figure sources: run `dvc repro`"
+    return text
 
 
 def test_every_md5_the_appendix_prints_is_the_one_dvc_lock_records(reproduced):
