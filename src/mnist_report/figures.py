@@ -4,7 +4,8 @@ Inputs (formats in ``docs/contracts.md``): ``metrics/history/<run>/train.csv`` a
 ``validation.csv``, ``models/<run>.npy`` and ``metrics/<run>.json``; which runs each figure draws
 is ``roles`` in ``params.yaml``, and figures 4c and 4e draw every softmax run, ordered by
 ``l2_lambda``. Outputs: the PNGs of :data:`FIGURE_NAMES` in ``report/figures/``; the same inputs
-give the same bytes. :func:`input_paths` lists the files the stage reads (its DVC ``deps``).
+give the same bytes. :func:`figure_inputs` names the files each figure reads (and so its runs);
+:func:`input_paths`, their union, is the stage's DVC ``deps``.
 
 Redrawing only what changed: each figure is first reduced to a :class:`Recipe` (the drawing function
 and the data, labels and sizes it is given); the stage keeps each PNG in ``.cache/figures/`` under the
@@ -102,15 +103,40 @@ def read_weight_norm(root: Path, run: str) -> float:
     return float(value)
 
 
-def input_paths(params: Params | dict[str, Any]) -> list[Path]:
-    """Returns the files the stage reads for ``params``, relative to the repository: its DVC deps."""
-    figures, runs, roles = figure_settings(params)
+def figure_inputs(params: Params | dict[str, Any]) -> dict[str, dict[str, list[Path]]]:
+    """Returns figure name (in the order of FIGURE_NAMES) -> run -> the outputs of ``train@<run>`` the
+    figure is drawn from (paths relative to the repository), the runs in the order the figure shows them.
+
+    The one statement of which files each figure reads: :func:`input_paths` (the stage's deps) and the
+    report's captions and appendix (which runs each figure shows; each file's MD5) take it from here.
+    Runs follow ``roles``; 4c and 4e read every softmax run, ordered by ``l2_lambda``.
+    """
+    _, runs, roles = figure_settings(params)
     sweep = [run for _, run in lambda_sweep(runs)]
-    paths = {output_paths(run)["validation_history"] for run in sweep} | {output_paths(run)["metrics"] for run in sweep}
-    for role in ("2b", "2e_unshuffled", "2e_shuffled", "3b"):
-        paths |= {output_paths(roles[role])["train_history"], output_paths(roles[role])["validation_history"]}
-    paths |= {output_paths(roles["4b_top"])["weights"], output_paths(roles["4b_bottom"])["weights"]}
-    return sorted(paths)
+
+    def files(shown: Sequence[str], *kinds: str) -> dict[str, list[Path]]:
+        return {run: [output_paths(run)[kind] for kind in kinds] for run in shown}
+
+    both = ("train_history", "validation_history")
+    pair = (roles["2e_unshuffled"], roles["2e_shuffled"])
+    inputs = {
+        "2b_loss": files([roles["2b"]], *both),
+        "2b_accuracy": files([roles["2b"]], "validation_history"),
+        "2e_loss": files(pair, "train_history"),
+        "2e_accuracy": files(pair, "validation_history"),
+        "3b_loss": files([roles["3b"]], *both),
+        "3c_accuracy": files([roles["3b"]], "validation_history"),
+        "4b_weights": files([roles["4b_top"], roles["4b_bottom"]], "weights"),
+        "4c_val_accuracy": files(sweep, "validation_history"),
+        "4e_weight_norm": files(sweep, "metrics"),
+    }
+    return {name: inputs[name] for name in FIGURE_NAMES}
+
+
+def input_paths(params: Params | dict[str, Any]) -> list[Path]:
+    """Returns the files the stage reads for ``params``, relative to the repository: its DVC deps
+    (every file of :func:`figure_inputs`)."""
+    return sorted({path for by_run in figure_inputs(params).values() for paths in by_run.values() for path in paths})
 
 
 # ------------------------------------------------------------------------------------ drawings

@@ -3,7 +3,8 @@
 Inputs: ``params.yaml`` (sections ``report``, ``defaults``, ``runs`` and ``roles``), every run's
 ``metrics/<run>.json``, the validation histories of the runs that Tasks 2 and 3 discuss, the final
 weights of the two runs of Task 4b, the four MNIST IDX files (their sha256 go into the provenance
-appendix) and the templates in ``report/templates/``.
+appendix), the figures' PNGs and the files they were drawn from (their MD5 go into the appendix's table
+of figure sources: :mod:`mnist_report.tracing`) and the templates in ``report/templates/``.
 
 This module reads those inputs and builds the context the templates insert: one entry per part of
 the report (``setup``, ``task2``, ``task3``, ``task4``, ``reproduction``, ``git``...), each the facts
@@ -38,6 +39,7 @@ from mnist_report.params import FIGURE_NAMES, Params, check_params, lambda_sweep
 from mnist_report.provenance import data_facts, git_state, tool_versions
 from mnist_report.reproduction import reproduction
 from mnist_report.templates import TEMPLATE_DIR, Record, render
+from mnist_report.tracing import figure_traces, traced_paths
 
 #: The roles whose validation histories the text reads (Tasks 2b, 2e and 3d).
 HISTORY_ROLES = ("2b", "2e_unshuffled", "2e_shuffled", "3b")
@@ -60,11 +62,20 @@ def check_schedule(metrics: dict[str, Any], shown: str) -> None:
             raise PipelineError(f"{shown}: {key!r} = {value!r}: expected an integer >= 1")
 
 
-def figure_facts() -> dict[str, dict[str, Any]]:
-    """Returns figure name -> its ``file`` (in the figures directory) and print ``width`` (as a
-    fraction of the text width, :mod:`mnist_report.layout`), for the templates' ``figure`` macro.
+def figure_label(name: str) -> str:
+    """Returns the LaTeX label of figure ``name``: ``2b_loss`` -> ``fig:2b-loss``."""
+    return "fig:" + name.replace("_", "-")
+
+
+def figure_facts(params: Params, root: Path, figures_dir: Path) -> dict[str, dict[str, Any]]:
+    """Returns figure name -> what the templates' ``figure`` macro and the appendix print of it: its
+    ``file`` (in the figures directory), print ``width`` (a fraction of the text width,
+    :mod:`mnist_report.layout`) and ``label``, and its trace (:func:`mnist_report.tracing.figure_traces`:
+    the ``stage`` that drew it, its ``runs``, the MD5 of its ``png`` and of its ``inputs``).
     The names are params.FIGURE_NAMES (letters, digits and ``_``): the file is LaTeX as it is."""
-    return {name: {"file": Tex(figure_file(name)), "width": num(layout.print_width(name))} for name in FIGURE_NAMES}
+    traces = figure_traces(params, root, figures_dir)
+    return {name: {"file": Tex(figure_file(name)), "width": num(layout.print_width(name)),
+                   "label": figure_label(name), **traces[name]} for name in FIGURE_NAMES}
 
 
 def graphics_path(tex_path: Path, figures_dir: Path) -> Tex:
@@ -124,7 +135,7 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
         "authors": list(settings.authors),
         "number_format": number_format,
         "graphics_path": graphics_path(tex_path, figures_dir),
-        "figures": figure_facts(),
+        "figures": figure_facts(params, root, figures_dir),
         "data": facts,
         "setup": {
             "binary_validation_interval": intervals["2b"], "softmax_validation_interval": intervals["3b"],
@@ -169,6 +180,8 @@ def input_paths(params: Params | dict[str, Any]) -> list[str]:
     paths |= {output_paths(roles[role])["validation_history"].as_posix() for role in HISTORY_ROLES}
     paths |= {output_paths(roles[role])["weights"].as_posix() for role in WEIGHT_ROLES}
     paths |= {f"{data.MNIST_DIR.as_posix()}/{spec.name}" for spec in data.MNIST_FILES}
+    # The appendix of figure sources prints the MD5 of every figure's inputs and PNG.
+    paths |= set(traced_paths(params))
     return sorted(paths) + [TEMPLATE_DIR.as_posix()]
 
 
