@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import yaml
 
+from mnist_report import plots
 from mnist_report import figures
 from mnist_report.errors import PipelineError
-from mnist_report.figures import FIGURE_NAMES, block_mean_std, build_figures, draw_all, input_paths
+from mnist_report.figures import FIGURE_NAMES, build_figures, draw_all, input_paths
+from mnist_report.plots import block_mean_std
 from mnist_report.outputs import output_paths
 
 PARAMS_YAML = r"""
@@ -66,7 +68,13 @@ def make_run(root: Path, run: str, steps: int, offset: float) -> None:
     (root / "models").mkdir(exist_ok=True)
     weights = offset + np.arange(10)[None, :] + np.arange(785)[:, None] / 1000
     np.save(root / "models" / f"{run}.npy", weights)
-    (root / "metrics" / f"{run}.json").write_text(json.dumps({"weight_norm_squared": 10 * (1 - offset)}))
+    (root / "metrics" / f"{run}.json").write_text(json.dumps(metrics_of(weight_norm_squared=10 * (1 - offset))))
+
+
+def metrics_of(**values) -> dict:
+    """A run's metrics file as the train stage writes it (every key outputs.read_metrics checks)."""
+    return {"train_loss": 0.2, "val_loss": 0.25, "train_accuracy": 0.95, "val_accuracy": 0.93,
+            "early_stop_epoch": None, "steps": 31, "weight_norm_squared": 1.0, **values}
 
 
 @pytest.fixture
@@ -251,7 +259,7 @@ def test_limits_that_hold_the_data_are_drawn_as_configured_and_silently(params, 
     ([-1.0, -1.0, 3.0, 0.5], (-1.0, 3.0), (-1.2, 3.2)),       # both sides: 5 % of 4 each
 ])
 def test_y_limits_to_draw_by_hand(values, extent, expected):
-    shown = figures.y_limits_to_draw((0.0, 1.0), [np.array([0.5] * 4), np.array(values)], extent)
+    shown = plots.y_limits_to_draw((0.0, 1.0), [np.array([0.5] * 4), np.array(values)], extent)
     assert shown == pytest.approx(expected)
 
 
@@ -333,7 +341,7 @@ def test_malformed_weights_or_metrics_name_the_run_and_the_file(params, root):
     make_run(root, "softmax_lambda_1", 22, offset=0.04)
     (root / "metrics/softmax_lambda_0_1.json").write_text('{"steps": 3}')
     with pytest.raises(PipelineError, match=r"^run softmax_lambda_0_1: metrics/softmax_lambda_0_1.json: "
-                                            r"weight_norm_squared = None"):
+                                            r"missing 'train_loss'"):
         build_figures(params, root)
 
 
@@ -433,8 +441,8 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 def test_4e_by_hand_points_for_positive_lambdas_and_a_dashed_c1_line_for_each_unpenalised_run():
-    with figures.figure_style(12):
-        figure = figures.weight_norm_figure(
+    with plots.figure_style(12):
+        figure = plots.weight_norm_figure(
             [0.0, 0.0, 0.001, 0.01], [9.0, 8.0, 4.0, 1.0], x_label="lambda", y_label="norm", y_scale="log",
             legend=["lambda > 0", "lambda = 0"], size_inches=[4.0, 3.0])
         ax = figure.axes[0]
@@ -456,17 +464,21 @@ def test_4e_by_hand_points_for_positive_lambdas_and_a_dashed_c1_line_for_each_un
 def test_render_png_gives_png_bytes_whatever_the_default_format():
     figure = Figure(figsize=(1, 1))
     with rc_context({"savefig.format": "svg"}):
-        data = figures.render_png(figure, 10)
+        data = plots.render_png(figure, 10)
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and b"Software" not in data
 
 
 @pytest.mark.parametrize("content, complaint", [
-    (None, "run r: metrics/r.json: missing; expected the metrics of train@r"),
+    (None, "run r: metrics/r.json: missing; expected the metrics of its train stage"),
     ("{", "run r: metrics/r.json: not readable JSON (Expecting property name"),
-    ("[1.0]", "run r: metrics/r.json: weight_norm_squared = None; expected a number >= 0"),
-    ('{"weight_norm_squared": -0.5}', "run r: metrics/r.json: weight_norm_squared = -0.5; expected a number >= 0"),
-    ('{"weight_norm_squared": Infinity}', "run r: metrics/r.json: weight_norm_squared = inf; expected a number >= 0"),
-    ('{"weight_norm_squared": true}', "run r: metrics/r.json: weight_norm_squared = True; expected a number >= 0"),
+    ("[1.0]", "run r: metrics/r.json: expected a JSON object of metrics, got list"),
+    (json.dumps(metrics_of(weight_norm_squared=-0.5)),
+     "run r: metrics/r.json: weight_norm_squared = -0.5; expected a number >= 0"),
+    (json.dumps(metrics_of(weight_norm_squared=float("inf"))),
+     "run r: metrics/r.json: 'weight_norm_squared' = inf: expected a finite number"),
+    (json.dumps(metrics_of(weight_norm_squared=True)),
+     "run r: metrics/r.json: 'weight_norm_squared' = True: expected a finite number"),
+    (json.dumps({"weight_norm_squared": 1.0}), "run r: metrics/r.json: missing 'train_loss'"),
 ])
 def test_read_weight_norm_refuses_by_run_file_and_value(tmp_path, content, complaint):
     (tmp_path / "metrics").mkdir()
@@ -480,13 +492,13 @@ def test_read_weight_norm_refuses_by_run_file_and_value(tmp_path, content, compl
 @pytest.mark.parametrize("norm", [0, 0.25, 3])
 def test_read_weight_norm_takes_any_finite_number_from_zero(tmp_path, norm):
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/r.json").write_text(json.dumps({"weight_norm_squared": norm}))
+    (tmp_path / "metrics/r.json").write_text(json.dumps(metrics_of(weight_norm_squared=norm)))
     assert figures.read_weight_norm(tmp_path, "r") == norm
 
 
 def test_4b_with_one_row_at_its_size_and_constrained():
     weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
-    figure = figures.weights_figure([("only", weights)], size_inches=[6.0, 1.0])
+    figure = plots.weights_figure([("only", weights)], size_inches=[6.0, 1.0])
     assert tuple(figure.get_size_inches()) == (6.0, 1.0)
     assert isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine)
     tiles = [ax for ax in figure.axes if ax.get_images()]
@@ -497,7 +509,7 @@ def test_4b_with_one_row_at_its_size_and_constrained():
     # bias row, up to 4849, left out).
     assert image.get_clim() == (-4839.0, 4839.0) and image.get_cmap().name == "RdBu_r"
     assert image.get_interpolation() == "nearest"
-    zero = figures.weights_figure([("zero", np.zeros((785, 10)))], size_inches=[6.0, 1.0])
+    zero = plots.weights_figure([("zero", np.zeros((785, 10)))], size_inches=[6.0, 1.0])
     assert zero.axes[0].get_images()[0].get_clim() == (-1.0, 1.0)  # all zero: a scale of +-1, not of 0
 
 
@@ -507,7 +519,7 @@ def test_4b_with_one_row_at_its_size_and_constrained():
     ([-4.0, -4.0, 0.5], (-4.25, 1.0)),  # widened below only: 5 % of 5 there, the top stays
 ])
 def test_y_limits_to_draw_at_the_limits_by_hand(values, expected):
-    assert figures.y_limits_to_draw((0.0, 1.0), [np.array(values)], (min(values), max(values))) == expected
+    assert plots.y_limits_to_draw((0.0, 1.0), [np.array(values)], (min(values), max(values))) == expected
 
 
 def test_block_means_are_taken_in_double_precision():
@@ -524,9 +536,9 @@ def test_a_label_with_an_unknown_field_lists_the_fields_it_may_use():
 
 @pytest.mark.parametrize("label, columns", [("short", 2), ("a label too long to sit beside another", 1)])
 def test_the_legend_sits_above_the_axes_frameless_in_as_many_columns_as_fit(label, columns):
-    curves = [figures.Curve(f"{label} {k}", np.arange(3), np.arange(3.0) + k) for k in range(2)]
-    with figures.figure_style(12):
-        figure = figures.steps_figure(curves, x_label="step", y_label="loss", y_limits=None, size_inches=[5.0, 3.8])
+    curves = [plots.Curve(f"{label} {k}", np.arange(3), np.arange(3.0) + k) for k in range(2)]
+    with plots.figure_style(12):
+        figure = plots.steps_figure(curves, x_label="step", y_label="loss", y_limits=None, size_inches=[5.0, 3.8])
         FigureCanvasAgg(figure).draw()
         (legend,) = figure.legends
         assert legend._ncols == columns and not legend.get_frame_on()

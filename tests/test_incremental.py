@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
+from mnist_report import figure_cache, plots
 from mnist_report import figures
 from mnist_report.figures import FIGURE_NAMES, draw_all, draw_figures
 
@@ -56,7 +57,8 @@ def test_a_change_redraws_exactly_the_figures_it_shows_and_gives_a_clean_builds_
     assert incremental_equals_clean(params, root, cache, tmp_path, "weights") == ["4b_weights"]
 
     # Only its metric weight_norm_squared: 4e alone.
-    (root / "metrics/softmax_lambda_1.json").write_text(json.dumps({"weight_norm_squared": 3.25}))
+    metrics = json.loads((root / "metrics/softmax_lambda_1.json").read_text())
+    (root / "metrics/softmax_lambda_1.json").write_text(json.dumps({**metrics, "weight_norm_squared": 3.25}))
     assert incremental_equals_clean(params, root, cache, tmp_path, "norm") == ["4e_weight_norm"]
 
 
@@ -103,28 +105,31 @@ def test_a_damaged_cache_entry_is_redrawn_not_used(drawn_once, tmp_path):
 def test_the_digest_covers_the_drawing_code_and_every_argument(params, root, tmp_path, monkeypatch):
     recipes = figures.figure_recipes(params, root)
     recipe = recipes["2b_loss"]
-    digest = figures.recipe_digest(recipe, 40, 12)
-    assert figures.recipe_digest(recipe, 40, 12) == digest
-    assert figures.recipe_digest(recipe, 41, 12) != digest
+    digest = figure_cache.recipe_digest(recipe, 40, 12)
+    assert figure_cache.recipe_digest(recipe, 40, 12) == digest
+    assert figure_cache.recipe_digest(recipe, 41, 12) != digest
     # One value of one curve, moved by one unit in the last place.
     curves = copy.deepcopy(recipe.arguments["curves"])
     values = curves[1].values.copy()
     values[3] = np.nextafter(values[3], np.inf)
-    curves[1] = figures.Curve(curves[1].label, curves[1].steps, values, curves[1].block_steps, curves[1].linestyle)
+    curves[1] = plots.Curve(curves[1].label, curves[1].steps, values, curves[1].block_steps, curves[1].linestyle)
     nudged = figures.Recipe(recipe.draw, {**recipe.arguments, "curves": curves})
-    assert figures.recipe_digest(nudged, 40, 12) != digest
+    assert figure_cache.recipe_digest(nudged, 40, 12) != digest
     # The same numbers as another dtype are another drawing's input, and so another digest.
     as_float32 = figures.Recipe(recipe.draw, {**recipe.arguments, "y_limits": np.asarray([0, 0.2], np.float32)})
     as_float64 = figures.Recipe(recipe.draw, {**recipe.arguments, "y_limits": np.asarray([0, 0.2], np.float64)})
-    assert figures.recipe_digest(as_float32, 40, 12) != figures.recipe_digest(as_float64, 40, 12)
-    # This module's source is part of the digest: an edit to any drawing function changes it.
-    source = Path(figures.__file__).read_text(encoding="utf-8")
-    edited = tmp_path / "figures.py"
+    assert figure_cache.recipe_digest(as_float32, 40, 12) != figure_cache.recipe_digest(as_float64, 40, 12)
+    # The drawing code is part of the digest: an edit to any drawing function changes it.
+    source = Path(plots.__file__).read_text(encoding="utf-8")
+    assert "ax.grid(alpha=0.3)" in source
+    edited = tmp_path / "plots.py"
     edited.write_text(source.replace("ax.grid(alpha=0.3)", "ax.grid(alpha=0.4)"), encoding="utf-8")
-    monkeypatch.setattr(figures, "__file__", str(edited))
-    assert figures.recipe_digest(recipe, 40, 12) != digest
+    monkeypatch.setattr(figure_cache, "DRAWING_CODE", (edited, *figure_cache.DRAWING_CODE[1:]))
+    assert figure_cache.recipe_digest(recipe, 40, 12) != digest
+    monkeypatch.undo()
+    assert figure_cache.recipe_digest(recipe, 40, 12) == digest
     with pytest.raises(TypeError, match="cannot digest a object"):
-        figures.recipe_digest(figures.Recipe(recipe.draw, {"x": object()}), 40, 12)
+        figure_cache.recipe_digest(figures.Recipe(recipe.draw, {"x": object()}), 40, 12)
 
 
 def test_the_stage_uses_the_cache_and_says_how_many_it_drew(drawn_once, tmp_path, monkeypatch, capsys):

@@ -41,9 +41,8 @@ from pathlib import Path
 
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes, write_text
+from mnist_report.outputs import PDF_PATH, TEX_PATH
 
-TEX_PATH = Path("report/build/report.tex")
-PDF_PATH = Path("report/build/report.pdf")
 #: latexmk's auxiliary files between builds of the stage (git-ignored; not a DVC output).
 AUX_DIR = Path(".cache/latex")
 TEX_TOOLS = ("latexmk", "pdflatex")
