@@ -1,14 +1,19 @@
 """Fixtures of the workflow tests: the one-epoch copy of the project, built once per test session
-and shared by tests/test_workflows.py, tests/test_diff.py and tests/test_multi_machine.py (see
+(once for all pytest-xdist workers, see :func:`workflow_project.built_once`) and shared by
+tests/test_workflows.py, tests/test_diff.py and tests/test_multi_machine.py (see
 tests/workflow_project.py). A test that changes a project works in its own copy."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import pytest
 
-from workflow_project import Changed, Project, build_baseline, build_changed, module_scratch, remove_when_done
+from workflow_project import (
+    Changed, Project, build_baseline, build_changed, built_once, module_scratch, remove_shared, remove_when_done,
+)
 
 
 @pytest.fixture
@@ -18,14 +23,92 @@ def scratch(request, tmp_path) -> Path:
     return tmp_path
 
 
-
 @pytest.fixture(scope="session")
 def baseline(request, tmp_path_factory) -> Project:
-    """The temporary project, reproduced with one-epoch runs and committed: HEAD is a true baseline."""
-    return build_baseline(module_scratch(request, tmp_path_factory, "workflows"))
+    """The temporary project, reproduced with one-epoch runs and committed: HEAD is a true baseline.
+    Read-only: the tests copy it."""
+    return built_once(request, tmp_path_factory, "baseline", build_baseline)
 
 
 @pytest.fixture(scope="session")
 def changed(request, baseline, tmp_path_factory) -> Changed:
-    """The baseline with runs.binary.learning_rate changed (not committed), before and after dvc repro."""
-    return build_changed(baseline, module_scratch(request, tmp_path_factory, "changed"))
+    """The baseline with runs.binary.learning_rate changed (not committed), before and after dvc repro.
+
+    Built once per session; under pytest-xdist each worker gets its own copy of the project, so that
+    the DVC commands and the diff of one worker's tests never meet another worker's in one repository
+    (DVC locks the repository per command)."""
+    built = built_once(request, tmp_path_factory, "changed", lambda scratch: build_changed(baseline, scratch))
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return built
+    copy = built.project.copy(module_scratch(request, tmp_path_factory, "changed") / "project")
+    return dataclasses.replace(built, project=copy)
+
+
+# ------------------------------------------------------------------ how pytest-xdist shares the work
+
+#: Under ``--dist loadfile`` (bootstrap.sh test) each file is one unit of work, run by one worker (so a
+#: module-scoped fixture is built once), except these tests: each is a unit of its own, so that the
+#: long ones of one file run beside each other on both cores. None of them uses a module-scoped fixture.
+RUN_APART = (
+    "tests/test_workflows.py::test_queued_sweep_runs_with_queue_start",
+    "tests/test_workflows.py::test_exp_run_show_apply",
+    "tests/test_workflows.py::test_every_exp_run_override_the_readme_shows_is_accepted",
+    "tests/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
+)
+
+#: The units handed out first, in this order: the longest and those that need the baseline. The first
+#: worker builds the baseline and runs the queued sweep on it while the second runs test_faults.py,
+#: which does not need it; the units that need the baseline follow, and the short files fill the end.
+#: Units not named follow in collection order.
+FIRST = (
+    "tests/test_workflows.py::test_queued_sweep_runs_with_queue_start",
+    "tests/test_faults.py",
+    "tests/test_multi_machine.py",
+    "tests/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
+    "tests/test_diff.py",
+    "tests/test_workflows.py::test_exp_run_show_apply",
+    "tests/test_workflows.py",
+    "tests/test_workflows.py::test_every_exp_run_override_the_readme_shows_is_accepted",
+    "tests/test_hostile_params.py",
+    "tests/test_incremental.py",
+)
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of work of the test ``nodeid``: the test itself if it runs apart, else its file."""
+    return nodeid if nodeid.split("[")[0] in RUN_APART else nodeid.split("::")[0]
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Puts the units of :data:`FIRST` first, each unit's tests together and in their order. Only the
+    order changes: every test runs, as it is."""
+    rank = {unit: index for index, unit in enumerate(FIRST)}
+    position = {}
+    for index, item in enumerate(items):
+        position.setdefault(work_unit(item.nodeid), index)
+    items.sort(key=lambda item: (rank.get(work_unit(item.nodeid), len(FIRST)), position[work_unit(item.nodeid)]))
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown without it
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` by :func:`work_unit` and in the order of the collection (above), not
+    pytest-xdist's (most tests first, which hands out the long single tests last). Each worker runs
+    whole units: a module-scoped fixture is still built once. (``--dist loadgroup`` with
+    ``xdist_group`` marks would say the same, but pytest-xdist 3.8 cannot rename the node ids of
+    pytest 9, so its groups are ignored.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LoadFileLongTestsApart(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False
+    return LoadFileLongTestsApart(config, log)
+
+
+def pytest_sessionfinish(session) -> None:
+    """The xdist controller (not a worker) deletes what the workers built once, when all have finished."""
+    if not hasattr(session.config, "workerinput"):
+        remove_shared(session.config)

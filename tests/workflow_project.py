@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import re
 import shlex
 import shutil
@@ -39,6 +40,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -230,6 +232,51 @@ def module_scratch(request, tmp_path_factory, name: str) -> Path:
     path = tmp_path_factory.mktemp(name)
     remove_when_done(request, path)
     return path
+
+
+#: The folder, in the temporary directory of the whole pytest-xdist session (the workers' parent), of
+#: the projects built once for all workers (:func:`built_once`); the controller deletes it at the end.
+SHARED = "workflows-shared"
+
+
+def built_once(request, tmp_path_factory, name: str, build):
+    """``build(scratch)`` (a project, or what a session fixture returns), run once per test session
+    even when pytest-xdist spreads the tests over several workers: the first worker to ask builds it
+    in ``<session temp>/workflows-shared/<name>`` while holding a file lock, and leaves it there,
+    pickled, for the others (pytest-xdist's recipe "making session-scoped fixtures execute only
+    once"). Every building worker used to build its own copy, competing for the same cores.
+
+    What is built is read-only from then on: the tests copy it (:meth:`Project.copy`) before they
+    change or run DVC in it. The controller process deletes the folder when the session ends
+    (tests/conftest.py, ``pytest_sessionfinish``). Without xdist the value is built in a temporary
+    directory of this process, deleted when the session ends (:func:`module_scratch`)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build(module_scratch(request, tmp_path_factory, name))
+    shared = tmp_path_factory.getbasetemp().parent / SHARED
+    shared.mkdir(exist_ok=True)
+    record = shared / f"{name}.pickle"
+    with FileLock(str(shared / f"{name}.lock")):
+        if record.is_file():
+            return pickle.loads(record.read_bytes())
+        scratch = shared / name
+        shutil.rmtree(scratch, ignore_errors=True)   # a worker whose build failed leaves the next one a clean start
+        scratch.mkdir()
+        try:
+            value = build(scratch)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        temporary = record.with_suffix(".partial")
+        temporary.write_bytes(pickle.dumps(value))
+        temporary.replace(record)
+        return value
+
+
+def remove_shared(config) -> None:
+    """Deletes the projects of :func:`built_once` (about 250 MB each), unless MNIST_WORKFLOWS_KEEP is set.
+    Called by the xdist controller when all workers have finished."""
+    if not os.environ.get("MNIST_WORKFLOWS_KEEP"):
+        shutil.rmtree(config._tmp_path_factory.getbasetemp() / SHARED, ignore_errors=True)
 
 
 def build_baseline(scratch: Path) -> Project:
