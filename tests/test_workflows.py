@@ -1,22 +1,8 @@
 """The comparison and sharing workflows of the README, end to end, with the real ``dvc`` command.
 
-Each test works in a temporary git repository: a copy of this project whose runs train for one
-epoch (seconds, not minutes), built once for the test session (the ``baseline`` fixture of tests/conftest.py; the machinery is tests/workflow_project.py): the working tree's
-files (tracked, and untracked ones git does not ignore, as ``git add -A`` would commit them), the
-real MNIST files of ``data/mnist/`` recorded as the download stage's output without running it
-(``dvc commit -f download``: no network), one ``dvc repro`` and a commit. A test that changes
-the repository works in its own copy of that baseline.
-
-Which code the stages run: the package is installed editable into the venv from *this* checkout's
-``src/``, so a plain ``python -m mnist_report.train`` in the temporary project would import
-``<checkout>/src``, not the copy. The subprocesses therefore get ``PYTHONPATH=src``; Python makes
-that path absolute against each process's working directory, and DVC runs every stage at the root
-of the repository it reproduces (the temporary project, or the scratch copy in ``.dvc/tmp/exps/``
-that a queued experiment runs in), so every stage imports the ``src/`` of the repository it runs in.
-
-``MNIST_WORKFLOWS_REV=<rev>`` takes the project's files from that git revision instead of the
-working tree (useful while the working tree is half-way through an edit).
-"""
+Each test works in the one-epoch copy of this project that tests/workflow_project.py describes and
+tests/conftest.py builds once for the test session (the ``baseline`` fixture); a test that changes
+the repository works in its own copy of it."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ the four MNIST files, the sizes of the sets and the image geometry of :mod:`mnis
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import platform
 import shutil
@@ -20,6 +19,7 @@ import numpy as np
 
 from mnist_report import data
 from mnist_report.errors import PipelineError
+from mnist_report.tracing import file_digest
 
 #: Paths the pipeline itself writes while ``dvc repro`` runs: a change there is a result, not a change
 #: of the code or settings that produced it, so it does not make the working tree "modified".
@@ -130,16 +130,13 @@ def data_facts(data_dir: Path, shown_dir: str, classes: Sequence[int]) -> dict[s
     files, labels = [], {}
     for spec in data.MNIST_FILES:
         path = data_dir / spec.name
-        digest = hashlib.sha256()
         try:
-            with open(path, "rb") as file:
-                for block in iter(lambda: file.read(1 << 20), b""):
-                    digest.update(block)
+            sha256 = file_digest(path, "sha256")
         except FileNotFoundError:
             raise PipelineError(f"{shown_dir}/{spec.name}: missing; expected the MNIST files of the download stage") from None
         except OSError as error:
             raise PipelineError(f"{shown_dir}/{spec.name}: cannot read ({error.strerror or error})") from error
-        files.append({"name": spec.name, "sha256": digest.hexdigest(), "expected": digest.hexdigest() == spec.sha256})
+        files.append({"name": spec.name, "sha256": sha256, "expected": sha256 == spec.sha256})
         if spec.magic == data.LABELS_MAGIC:
             labels[spec.name] = data.parse_idx(path.read_bytes(), spec.magic, f"{shown_dir}/{spec.name}")
     train = labels["train-labels-idx1-ubyte"][: data.TRAIN_SIZE]

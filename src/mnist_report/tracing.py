@@ -35,19 +35,25 @@ def train_stage(run: str) -> str:
     return f"train@{run}"
 
 
+def file_digest(path: str | Path, algorithm: str) -> str:
+    """Returns the hex digest (``hashlib`` ``algorithm``: ``"sha256"``, ``"md5"``) of the bytes of
+    ``path``, read in blocks of 1 MiB; OSError (FileNotFoundError included) is the caller's to name."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_md5(path: Path, shown: str, made_by: str) -> str:
     """Returns the MD5 (32 hex digits) of the bytes of ``path``; an error names the file as ``shown``
     and the stage ``made_by`` that should have written it."""
-    digest = hashlib.md5()
     try:
-        with open(path, "rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
+        return file_digest(path, "md5")
     except FileNotFoundError:
         raise PipelineError(f"{shown}: missing; expected the output of stage {made_by} (`dvc repro` makes it)") from None
     except OSError as error:
         raise PipelineError(f"{shown}: cannot read ({error.strerror or error})") from error
-    return digest.hexdigest()
 
 
 def figure_traces(params: Params | dict[str, Any], root: Path = Path("."),
