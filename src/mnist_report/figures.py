@@ -19,20 +19,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from mnist_report import figure_cache, outputs
+from mnist_report import outputs
 from mnist_report.data import DIGITS
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes
 from mnist_report.outputs import FIGURES_DIR, TRAIN_COLUMNS, VALIDATION_COLUMNS, figure_file, output_paths
 from mnist_report.params import FIGURE_NAMES, Figures, Params, Run, check_params, lambda_sweep, stage_params
-from mnist_report.plots import (
-    LINESTYLES, Curve, figure_style, render_png, steps_figure, weight_norm_figure, weights_figure,
-)
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: The stage's PNGs by recipe digest, between runs (git-ignored; not a DVC output): see draw_all.
 FIGURE_CACHE = Path(".cache/figures")
@@ -147,6 +146,10 @@ def build_figures(params: Params | dict[str, Any], root: Path = Path(".")) -> di
 def figure_recipes(params: Params | dict[str, Any], root: Path = Path(".")) -> dict[str, Recipe]:
     """Returns figure name -> :class:`Recipe`, in the order of FIGURE_NAMES, every input read and
     checked."""
+    # matplotlib only where figures are drawn: the report stage imports this module for
+    # figure_inputs, and matplotlib's import alone takes a third of a second.
+    from mnist_report.plots import LINESTYLES, Curve, steps_figure, weight_norm_figure, weights_figure
+
     figures, runs, roles = figure_settings(params)
     block = figures.loss_block_steps
     root = Path(root)
@@ -238,6 +241,9 @@ def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_di
     drawn again (the same bytes: the digest covers everything the drawing depends on), and each
     figure drawn is stored there. Every input is read and checked before anything is written.
     """
+    from mnist_report import figure_cache
+    from mnist_report.plots import figure_style, render_png
+
     figures, _, _ = figure_settings(params)
     out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
     recipes = figure_recipes(params, root)
