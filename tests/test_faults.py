@@ -26,12 +26,12 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
+
+from local_http import Servers, serving
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -75,14 +75,17 @@ if _spec and _module in getattr(sys, "orig_argv", []):  # `python -m <module>`: 
                     time.sleep(120)
                 _die()
         builtins.print = _printed
-    elif _event == "replace":
-        _replace = os.replace
+    elif _event in ("replace", "rename", "urlopen"):  # die before the n-th call
+        import urllib.request
+        _owner, _name = {"replace": (os, "replace"), "rename": (pathlib.Path, "rename"),
+                         "urlopen": (urllib.request, "urlopen")}[_event]
+        _original = getattr(_owner, _name)
 
-        def _replaced(*args, **kwargs):
+        def _called(*args, **kwargs):
             if _nth():
                 _die()
-            return _replace(*args, **kwargs)
-        os.replace = _replaced
+            return _original(*args, **kwargs)
+        setattr(_owner, _name, _called)
     elif _event == "write":
         _write = pathlib.Path.write_bytes
 
@@ -93,23 +96,6 @@ if _spec and _module in getattr(sys, "orig_argv", []):  # `python -m <module>`: 
                 _die()
             return _write(self, data)
         pathlib.Path.write_bytes = _written
-    elif _event == "rename":
-        _rename = pathlib.Path.rename
-
-        def _renamed(self, target):
-            if _nth():
-                _die()
-            return _rename(self, target)
-        pathlib.Path.rename = _renamed
-    elif _event == "urlopen":
-        import urllib.request
-        _urlopen = urllib.request.urlopen
-
-        def _opened(*args, **kwargs):
-            if _nth():
-                _die()
-            return _urlopen(*args, **kwargs)
-        urllib.request.urlopen = _opened
     else:
         raise SystemExit(f"FAULT_KILL: unknown event {_event!r}")
 
@@ -310,23 +296,10 @@ def served(tmp_path_factory):
               "sha256": hashlib.sha256(data).hexdigest(), "magic": 2051 if "images" in name else 2049,
               "count": struct.unpack(">I", data[4:8])[0]} for name, data in files.items()]
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = bodies.get(self.path)
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield json.dumps(specs), f"http://127.0.0.1:{server.server_address[1]}/", files
-    server.shutdown()
-    server.server_close()
+    servers = Servers()
+    url = servers.start("mnist", serving({name.lstrip("/"): body for name, body in bodies.items()}))
+    yield json.dumps(specs), url, files
+    servers.close()
 
 
 @pytest.fixture(scope="module")

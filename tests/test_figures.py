@@ -74,7 +74,8 @@ def make_run(root: Path, run: str, steps: int, offset: float) -> None:
 def metrics_of(**values) -> dict:
     """A run's metrics file as the train stage writes it (every key outputs.read_metrics checks)."""
     return {"train_loss": 0.2, "val_loss": 0.25, "train_accuracy": 0.95, "val_accuracy": 0.93,
-            "early_stop_epoch": None, "steps": 31, "weight_norm_squared": 1.0, **values}
+            "early_stop_epoch": None, "steps": 31, "weight_norm_squared": 1.0,
+            "steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10, **values}
 
 
 @pytest.fixture
@@ -479,6 +480,15 @@ def test_render_png_gives_png_bytes_whatever_the_default_format():
     (json.dumps(metrics_of(weight_norm_squared=True)),
      "run r: metrics/r.json: 'weight_norm_squared' = True: expected a finite number"),
     (json.dumps({"weight_norm_squared": 1.0}), "run r: metrics/r.json: missing 'train_loss'"),
+    # The schedule the run followed (trainer.final_metrics): lengths, so at least 1.
+    (json.dumps(metrics_of(steps_per_epoch=0)), "run r: metrics/r.json: 'steps_per_epoch' = 0: expected an integer >= 1"),
+    (json.dumps(metrics_of(validation_interval=2.0)),
+     "run r: metrics/r.json: 'validation_interval' = 2.0: expected an integer >= 1"),
+    (json.dumps(metrics_of(early_stopping_patience=True)),
+     "run r: metrics/r.json: 'early_stopping_patience' = True: expected an integer >= 1"),
+    (json.dumps({key: value for key, value in metrics_of().items() if key != "early_stopping_patience"}),
+     "run r: metrics/r.json: missing 'early_stopping_patience'; expected an integer >= 1, as its train "
+     "stage writes it (`dvc repro` rewrites the file)"),
 ])
 def test_read_weight_norm_refuses_by_run_file_and_value(tmp_path, content, complaint):
     (tmp_path / "metrics").mkdir()

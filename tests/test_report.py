@@ -273,7 +273,8 @@ def test_missing_metric_fails_naming_the_file_and_key(repo):
     values = json.loads(path.read_text())
     del values["val_loss"]
     path.write_text(json.dumps(values))
-    with pytest.raises(PipelineError, match=r"^metrics/softmax\.json: missing 'val_loss'$"):
+    with pytest.raises(PipelineError, match=r"^metrics/softmax\.json: missing 'val_loss'; expected a finite number, as its train stage "
+                       r"writes it \(`dvc repro` rewrites the file\)$"):
         report.build_context(params, root)
 
 

@@ -45,23 +45,6 @@ from mnist_report.tracing import figure_traces, traced_paths
 HISTORY_ROLES = ("2b", "2e_unshuffled", "2e_shuffled", "3b")
 #: The roles whose final weights the text reads (Task 4b).
 WEIGHT_ROLES = ("4b_top", "4b_bottom")
-#: The training schedule each train@<run> records in its metrics (trainer.final_metrics), which the
-#: report states as the run followed it rather than re-deriving it.
-SCHEDULE_KEYS = ("steps_per_epoch", "validation_interval", "early_stopping_patience")
-
-
-def check_schedule(metrics: dict[str, Any], shown: str) -> None:
-    """Raises PipelineError naming the metrics file ``shown`` and the key unless every one of
-    :data:`SCHEDULE_KEYS` is an integer >= 1."""
-    for key in SCHEDULE_KEYS:
-        if key not in metrics:
-            raise PipelineError(f"{shown}: missing {key!r}; expected the schedule its train stage records "
-                                "(metrics of an older train stage: `dvc repro` reruns it)")
-        value = metrics[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise PipelineError(f"{shown}: {key!r} = {value!r}: expected an integer >= 1")
-
-
 def figure_label(name: str) -> str:
     """Returns the LaTeX label of figure ``name``: ``2b_loss`` -> ``fig:2b-loss``."""
     return "fig:" + name.replace("_", "-")
@@ -108,7 +91,6 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
     def metrics_of(run: str) -> Record:
         shown = output_paths(run)["metrics"]
         values = outputs.read_metrics(root / shown, str(shown))
-        check_schedule(values, str(shown))
         return Record(values, str(shown), is_file=True)
 
     def history(run: str) -> dict[str, np.ndarray]:
