@@ -182,6 +182,9 @@ case "${1:-}" in
     report)
         start_tex
         setup_python
+        # The data, the training and the figures need no TeX: they run while apt-get installs it. The
+        # report stage prints pdflatex's version, so it and the PDF wait for TeX.
+        dvc repro figures
         wait_tex
         dvc repro
         say "done: report/build/report.pdf"
