@@ -23,7 +23,9 @@ For each loop (``binary``: ``runs.binary.learning_rate``; ``softmax``: ``runs.so
 
 Prints a table (medians, range in brackets) beside the targets of the README's Speed section, with
 the CPU time (user + system) of the repro, its stages included: on a machine that other work shares,
-a steadier figure than the wall time.
+a steadier figure than the wall time; then a table of CPU times alone: the repro, each stage's command,
+and DVC's own process (`dvc repro` runs as the dvc script runs it, and reports its own CPU time, without
+that of the commands it starts).
 
 ``--baseline REV`` compares two commits in one run: a second scratch copy of ``REV`` takes its turn
 after each timed step of HEAD's (the same load hits both), and the table gains a row for it and the
@@ -52,6 +54,16 @@ LOOPS = {
     "softmax": ("softmax", [0.0101, 0.0102, 0.0103, 0.0104, 0.0105, 0.0106, 0.0107, 0.0108, 0.0109], 10.0),
 }
 AFTER_TRAIN = ("figures", "report", "pdf")
+#: `dvc <arguments>` as the dvc script runs it, which then prints the CPU time of DVC's own process (not
+#: of the stage commands it starts) on its last line of stderr.
+DVC_OWN_CPU = ("import resource, sys\n"
+               "from dvc.cli import main\n"
+               "try:\n"
+               "    code = main(sys.argv[1:])\n"
+               "finally:\n"
+               "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+               "    print(f'loops: dvc own CPU {usage.ru_utime + usage.ru_stime:.3f}', file=sys.stderr)\n"
+               "sys.exit(code)\n")
 COMPARED = ("report/figures", "report/build/report.tex", "report/build/report.pdf")
 
 
@@ -86,6 +98,7 @@ class Scratch:
         start = time.perf_counter()
         result = subprocess.run(list(args), cwd=self.root, env=self.env, capture_output=True, text=True,
                                 stdin=subprocess.DEVNULL, check=False)
+        self.stderr = result.stderr
         seconds = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -174,22 +187,24 @@ def measure(scratches: list[Scratch], loop: str, repeats: int) -> list[dict[str,
         fail(f"--repeats {repeats}: at most {(len(values) - 1) // 2}")
     dvc = str(VENV_BIN / "dvc")
     results: list[dict[str, list[float]]] = [
-        {key: [] for stage in ("loop", f"train@{run}", *AFTER_TRAIN) for key in (stage, f"{stage} CPU")}
+        {key: [] for stage in ("loop", f"train@{run}", *AFTER_TRAIN, "DVC") for key in (stage, f"{stage} CPU")}
         for _ in scratches]
 
     def repro(scratch: Scratch, times: dict[str, list[float]], value: float, counted: bool) -> None:
         scratch.set_learning_rate(run, value)
-        seconds, output = scratch.run(dvc, "repro")
+        seconds, output = scratch.run(sys.executable, "-c", DVC_OWN_CPU, "repro")
         ran = re.findall(r"^Running stage '([^']+)':", output, flags=re.M)
         if ran != [f"train@{run}", *AFTER_TRAIN]:
             fail(f"loop {loop}: dvc repro ran {ran}; expected train@{run}, {', '.join(AFTER_TRAIN)}")
+        own = re.findall(r"^loops: dvc own CPU (\S+)$", scratch.stderr, flags=re.M)
         passes = re.findall(r"^pdf: wrote .*", output, flags=re.M)
         print(f"loops: {loop}: {scratch.root.name}: dvc repro with runs.{run}.learning_rate = {value!r}: {seconds:.2f} s"
-              f" (CPU {scratch.cpu:.2f} s, load {os.getloadavg()[0]:.1f})"
+              f" (CPU {scratch.cpu:.2f} s, DVC's own process {float(own[-1]):.2f} s, load {os.getloadavg()[0]:.1f})"
               + (f"; {passes[0]}" if passes else "") + ("" if counted else " (warms the caches; not counted)"))
         if counted:
             times["loop"].append(seconds)
             times["loop CPU"].append(scratch.cpu)
+            times["DVC CPU"].append(float(own[-1]))
 
     for scratch, times in zip(scratches, results):
         repro(scratch, times, values[0], counted=False)  # the caches as any earlier repro leaves them
@@ -261,20 +276,19 @@ def main(argv: list[str] | None = None) -> int:
                       for key in columns]
             print(f"| ratio HEAD / {arguments.baseline} | " + " | ".join(ratios) + " |")
     print("\nCPU time (user + system, seconds; median [range]) of the same: the repro, each stage's command "
-          "alone, and DVC's share (the repro's beyond the four commands')\n")
-    print("| loop | repro | train stage alone | figures | report | pdf | DVC |")
+          "alone, and DVC's own process (without the commands it starts)\n")
+    print("| loop | repro | train stage alone | figures | report | pdf | DVC's own process |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for loop, per_copy in results.items():
         run = LOOPS[loop][0]
         stages = (f"train@{run}", *AFTER_TRAIN)
         cpu_medians = []
         for scratch, times in zip(scratches, per_copy):
-            values = [statistics.median(times[f"{stage} CPU"]) for stage in ("loop", *stages)]
-            values.append(values[0] - sum(values[1:]))
+            values = [statistics.median(times[f"{stage} CPU"]) for stage in ("loop", *stages, "DVC")]
             cpu_medians.append(values)
             label = f"`runs.{run}.learning_rate`" + ("" if scratch is scratches[0] else f" at {arguments.baseline}")
-            print(f"| {label} | " + " | ".join(median(times[f"{stage} CPU"], 2) for stage in ("loop", *stages))
-                  + f" | {values[-1]:.2f} s |")
+            print(f"| {label} | " + " | ".join(median(times[f"{stage} CPU"], 2) for stage in ("loop", *stages, "DVC"))
+                  + " |")
         if len(cpu_medians) == 2:
             print(f"| ratio HEAD / {arguments.baseline} | "
                   + " | ".join(f"{new / old:.2f}" if old > 0 else "" for new, old in zip(*cpu_medians)) + " |")
