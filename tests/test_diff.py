@@ -265,7 +265,7 @@ def test_missing_latexdiff_or_tex_is_one_line(monkeypatch, capsys):
 
     real_which = shutil.which
     for missing, expected in (("latexdiff", "error: latexdiff not found: install latexdiff: apt-get install latexdiff"),
-                              ("latexmk", "error: latexmk not found: install TeX Live")):
+                              ("pdflatex", "error: pdflatex not found: install TeX Live")):
         monkeypatch.setattr(shutil, "which", lambda tool, *args, **kwargs: None if tool == missing else real_which(tool))
         assert diff.main(["HEAD"]) == 1
         captured = capsys.readouterr()

@@ -1,7 +1,8 @@
 """The figures stage redraws only the figures whose recipe changed, and its PNGs are byte for byte
-those of a full redraw without any cache (the PDF's kept auxiliary files: tests/test_pdf.py; the
-whole loop through `dvc repro`, figures, report.tex and PDF against a clean build:
-benchmarks/loops.py, which CI runs)."""
+those of a full redraw without any cache; the report stage's compiled templates give the text of a
+fresh compilation and are compiled again when the template or the environment changes (the PDF's kept
+auxiliary files: tests/test_pdf.py; the whole loop through `dvc repro`, figures, report.tex and PDF
+against a clean build: benchmarks/loops.py, which CI runs)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_report import figure_cache, plots
+import jinja2
+
+from mnist_report import figure_cache, plots, report, templates
 from mnist_report import figures
 from mnist_report.figures import FIGURE_NAMES, draw_all, draw_figures
 
+from test_report import TEMPLATES, make_repo
 from test_figures import PARAMS_YAML, TRAIN_STEPS, make_run, params, root  # noqa: F401  (the synthetic runs and their params)
 
 
@@ -149,3 +153,69 @@ def test_the_stage_uses_the_cache_and_says_how_many_it_drew(drawn_once, tmp_path
     assert pngs(root / "report/figures") == pngs(folder / "out")
     assert {hashlib.sha256(data).hexdigest() for data in pngs(folder / "out").values()} == {
         path.stem.rsplit("-", 1)[1] for path in (root / ".cache/figures").glob("*.png")}
+
+
+# ------------------------------------------------------------------ the report's compiled templates
+
+def fresh_render(context: dict, template_dir: Path, bytecode_dir: Path | None) -> str:
+    """Renders as a new process of the stage would: no environment kept from an earlier render."""
+    templates._environment.cache_clear()
+    return templates.render(context, template_dir, bytecode_dir=bytecode_dir)
+
+
+@pytest.fixture
+def report_context(tmp_path) -> dict:
+    root = tmp_path / "repo"
+    root.mkdir()
+    return report.build_context(make_repo(root), root)
+
+
+def test_compiled_templates_are_kept_and_render_the_text_of_a_fresh_compilation(report_context, tmp_path, monkeypatch):
+    cache = tmp_path / "jinja"
+    clean = fresh_render(report_context, TEMPLATES, None)
+    assert fresh_render(report_context, TEMPLATES, cache) == clean
+    assert len(list(cache.glob("*.jinja"))) == len(list(TEMPLATES.glob("*.j2")))
+    # A new process compiles nothing: every template comes from the cache, with the same text.
+    monkeypatch.setattr(jinja2.Environment, "compile", lambda *args, **kwargs: pytest.fail("compiled again"))
+    assert fresh_render(report_context, TEMPLATES, cache) == clean
+
+
+def test_an_edited_template_is_compiled_again(report_context, tmp_path):
+    folder = shutil.copytree(TEMPLATES, tmp_path / "templates")
+    cache = tmp_path / "jinja"
+    fresh_render(report_context, folder, cache)
+    text = (folder / "report.tex.j2").read_text()
+    assert "\\end{document}" in text
+    (folder / "report.tex.j2").write_text(text.replace("\\end{document}", "Edited.\n\\end{document}"))
+    edited = fresh_render(report_context, folder, cache)
+    assert "Edited.\n\\end{document}" in edited
+    assert edited == fresh_render(report_context, folder, None)
+
+
+def test_another_environment_compiles_again_under_another_key(report_context, tmp_path, monkeypatch):
+    cache = tmp_path / "jinja"
+    fresh_render(report_context, TEMPLATES, cache)
+    kept = set(cache.glob("*.jinja"))
+    # The environment's settings are templates.py's source: an edit there is another environment.
+    source = Path(templates.__file__).read_text(encoding="utf-8")
+    edited = tmp_path / "templates.py"
+    edited.write_text(source.replace("trim_blocks=True", "trim_blocks=False"), encoding="utf-8")
+    digest = templates.environment_digest()
+    monkeypatch.setattr(templates, "__file__", str(edited))
+    assert templates.environment_digest() != digest
+    compiled = []
+    real_compile = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile", lambda self, *a, **k: compiled.append(1) or real_compile(self, *a, **k))
+    fresh_render(report_context, TEMPLATES, cache)
+    assert len(compiled) == len(kept)
+    assert kept < set(cache.glob("*.jinja")) and len(set(cache.glob("*.jinja")) - kept) == len(kept)
+    monkeypatch.setattr(jinja2, "__version__", "0.0-other")
+    assert templates.environment_digest() != digest
+
+
+def test_a_damaged_compiled_template_is_compiled_again(report_context, tmp_path):
+    cache = tmp_path / "jinja"
+    clean = fresh_render(report_context, TEMPLATES, cache)
+    for path in cache.glob("*.jinja"):
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    assert fresh_render(report_context, TEMPLATES, cache) == clean

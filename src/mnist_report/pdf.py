@@ -1,18 +1,23 @@
-"""Stage ``pdf``: compiles ``report/build/report.tex`` to ``report/build/report.pdf`` with latexmk.
+"""Stage ``pdf``: compiles ``report/build/report.tex`` to ``report/build/report.pdf`` with pdflatex.
 
-latexmk runs pdflatex as often as the cross-references need, with ``-halt-on-error
--interaction=nonstopmode -no-shell-escape`` and without reading any latexmkrc; the PDF is then
-copied into place atomically. Figures are found relative to the .tex (its ``\\graphicspath``), so
-latexmk runs in its directory.
+pdflatex runs with ``-halt-on-error -interaction=nonstopmode -no-shell-escape`` as often as the
+cross-references need (:func:`compile_pdf`: until a pass leaves the files it reads, the .aux, .out,
+.toc..., as it found them; at most :data:`MAX_PASSES`); the PDF is then copied into place atomically.
+Figures are found relative to the .tex (its ``\\graphicspath``), so pdflatex runs in its directory.
+No latexmk: its Perl start and its checks of every file TeX read cost more than the one test it
+would make here (did the pass change what the next reads), which this module makes itself.
 
 Where the .aux, .log and friends go: the stage keeps them between builds in :data:`AUX_DIR`
 (``.cache/latex/``, git-ignored and no DVC output), so that a rebuild whose cross-references did not
-move is one pdflatex pass instead of two or three (``-g`` still forces that one pass: a rebuild never
+move is one pdflatex pass instead of two or three (a rebuild always runs at least one pass: it never
 reuses an old PDF). This changes no byte of the result: pdflatex's output is a function of the .tex,
-the figures and the .aux/.out/.toc it reads, latexmk reruns until those are stable, and a clean build
+the figures and the .aux/.out/.toc it reads, the passes go on until those are stable, and a clean build
 ends on the same stable files (``tests/test_pdf.py`` compares the two). A failed or interrupted build
 empties that directory but for the log, so that a half-written .aux cannot reach the next build.
 Without an ``aux_dir`` (:func:`compile_pdf`'s default) a build is clean, in a temporary directory.
+
+The PDF's streams are compressed at zlib level :data:`COMPRESS_LEVEL` rather than pdfTeX's 9: level
+9 spends half of a pass recompressing the figures' pixels, for a PDF 4 % smaller.
 
 The same .tex and figures give the same bytes: the template turns off pdfTeX's creation date and
 trailer ID, and the stage sets ``SOURCE_DATE_EPOCH`` (unless the environment has one) and
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -35,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,12 +50,20 @@ from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes, write_text
 from mnist_report.outputs import PDF_PATH, TEX_PATH
 
-#: latexmk's auxiliary files between builds of the stage (git-ignored; not a DVC output).
+#: pdflatex's auxiliary files between builds of the stage (git-ignored; not a DVC output).
 AUX_DIR = Path(".cache/latex")
-TEX_TOOLS = ("latexmk", "pdflatex")
-INSTALL_HINT = ("install TeX Live: apt-get install latexmk texlive-latex-base texlive-latex-recommended "
+TEX_TOOLS = ("pdflatex",)
+INSTALL_HINT = ("install TeX Live: apt-get install texlive-latex-base texlive-latex-recommended "
                 "texlive-fonts-recommended lmodern")
-PDFLATEX = "pdflatex -halt-on-error -interaction=nonstopmode -no-shell-escape %O %S"
+#: zlib level of the PDF's streams (pdfTeX's own default is 9): see the module docstring.
+COMPRESS_LEVEL = 6
+#: pdflatex passes before a document whose cross-references never settle is refused (latexmk's limit).
+MAX_PASSES = 5
+#: The name of the .tex goes into the first line pdflatex reads (``\input{<name>}``): TeX must read it
+#: as a plain file name.
+TEX_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.tex")
+#: The files of the output directory that a pass writes for itself alone, never to be read by the next.
+NOT_CARRIED = (".log", ".pdf", ".fls", ".synctex.gz")
 TIMEOUT_SECONDS = 600
 #: Used when the environment sets none: 1980-01-01, the earliest date a zip (or reproducible build
 #: tooling at large) accepts; the PDF shows no date either way.
@@ -64,12 +79,12 @@ class Compiled:
     pages: int | None
     overfull: list[str]
     warnings: list[str] = field(default_factory=list)
-    #: pdflatex runs latexmk made (1 when the kept auxiliary files were already right)
+    #: pdflatex passes made (1 when the kept auxiliary files were already right)
     passes: int | None = None
 
 
 def find_tex() -> dict[str, str]:
-    """Returns tool -> path of latexmk and pdflatex; raises PipelineError naming what to install."""
+    """Returns tool -> path of pdflatex; raises PipelineError naming what to install."""
     found = {tool: shutil.which(tool) for tool in TEX_TOOLS}
     missing = [tool for tool, path in found.items() if path is None]
     if missing:
@@ -77,12 +92,15 @@ def find_tex() -> dict[str, str]:
     return found  # type: ignore[return-value]
 
 
-def latexmk_command(latexmk: str, tex: Path, out_dir: Path) -> list[str]:
-    """Returns the latexmk command line that compiles ``tex`` into ``out_dir``."""
-    # -g: run pdflatex at least once even when latexmk's records say the PDF is up to date (DVC runs
-    # the stage only when an input changed, or when forced, and then a fresh PDF is what is asked for).
-    return [latexmk, "-norc", "-pdf", "-g", "-cd", "-interaction=nonstopmode", "-halt-on-error",
-            f"-pdflatex={PDFLATEX}", f"-outdir={out_dir}", f"-auxdir={out_dir}", str(tex)]
+def pdflatex_command(pdflatex: str, tex_name: str, out_dir: Path) -> list[str]:
+    """Returns the pdflatex command line that compiles ``tex_name`` (in the working directory) into
+    ``out_dir``, its streams compressed at :data:`COMPRESS_LEVEL`."""
+    if not TEX_NAME.fullmatch(tex_name):
+        raise PipelineError(f"{tex_name}: expected a .tex file name of letters, digits, '_', '.' and '-' "
+                            "(pdflatex reads it as TeX)")
+    return [pdflatex, "-halt-on-error", "-interaction=nonstopmode", "-no-shell-escape",
+            f"-output-directory={out_dir}", f"-jobname={tex_name.removesuffix('.tex')}",
+            f"\\pdfcompresslevel={COMPRESS_LEVEL}\\input{{{tex_name}}}"]
 
 
 def tex_environment() -> dict[str, str]:
@@ -149,10 +167,11 @@ def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathL
                 aux_dir: str | os.PathLike | None = None, timeout: float = TIMEOUT_SECONDS) -> Compiled:
     """Compiles ``tex_path`` and writes the PDF to ``pdf_path`` atomically.
 
-    ``aux_dir``: where latexmk keeps its auxiliary files between builds (see the module docstring);
-    None builds in a new temporary directory. Raises PipelineError (one line) when TeX is not
-    installed, the .tex is missing, or LaTeX fails; the log of a failed run is then kept as
-    ``aux_dir/<name>.log``, or, without ``aux_dir``, beside ``pdf_path`` as ``<name>.log``.
+    ``aux_dir``: where pdflatex keeps its auxiliary files between builds (see the module docstring);
+    None builds in a new temporary directory. ``timeout``: seconds for all passes together. Raises
+    PipelineError (one line) when TeX is not installed, the .tex is missing, or LaTeX fails; the log of
+    a failed run is then kept as ``aux_dir/<name>.log``, or, without ``aux_dir``, beside ``pdf_path``
+    as ``<name>.log``.
     """
     tex_path, pdf_path = Path(tex_path), Path(pdf_path)
     tools = find_tex()
@@ -170,8 +189,8 @@ def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathL
                 raise PipelineError(f"cannot create {aux_dir}: {error.strerror or error}") from error
             log_path = Path(aux_dir) / (tex_path.stem + ".log")
         try:
-            log, built, pages, passes = _run_latexmk(tools["latexmk"], tex_path, out_dir, log_path,
-                                             keep_log_beside=aux_dir is None, timeout=timeout)
+            log, built, pages, passes = _run_passes(tools["pdflatex"], tex_path, out_dir, log_path,
+                                                    keep_log_beside=aux_dir is None, timeout=timeout)
             write_bytes(pdf_path, built.read_bytes())
         except BaseException:
             if aux_dir is not None:
@@ -182,50 +201,72 @@ def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathL
     return Compiled(pages=pages, overfull=overfull_boxes(log), warnings=latex_warnings(log), passes=passes)
 
 
-def _run_latexmk(latexmk: str, tex_path: Path, out_dir: Path, log_path: Path, *, keep_log_beside: bool,
-                 timeout: float) -> tuple[str, Path, int | None, int | None]:
-    """Runs latexmk on ``tex_path`` into ``out_dir``; returns (log, the PDF built, its pages, the
-    pdflatex passes latexmk made).
+def carried_files(out_dir: Path) -> dict[str, bytes]:
+    """Returns file name -> sha256 of what one pdflatex pass leaves in ``out_dir`` for the next to read
+    (the .aux, .out, .toc, ...: every file but those of :data:`NOT_CARRIED`)."""
+    return {path.name: hashlib.sha256(path.read_bytes()).digest() for path in out_dir.iterdir()
+            if path.is_file() and not path.name.endswith(NOT_CARRIED)}
+
+
+def _run_passes(pdflatex: str, tex_path: Path, out_dir: Path, log_path: Path, *, keep_log_beside: bool,
+                timeout: float) -> tuple[str, Path, int | None, int]:
+    """Runs pdflatex on ``tex_path`` into ``out_dir`` until a pass leaves the files it reads as it found
+    them (:func:`carried_files`): the fixed point a clean build reaches too. Returns (log, the PDF
+    built, its pages, the passes made).
 
     On failure raises PipelineError naming the first LaTeX error and ``log_path``; the log is copied
     there when ``keep_log_beside`` (it is already there otherwise: ``log_path`` is in ``out_dir``).
     """
-    command = latexmk_command(latexmk, tex_path.resolve(), out_dir)
+    command = pdflatex_command(pdflatex, tex_path.name, out_dir)
+    deadline = time.monotonic() + timeout
+    log_file = out_dir / (tex_path.stem + ".log")
+    built = out_dir / (tex_path.stem + ".pdf")
+    for passes in range(1, MAX_PASSES + 1):
+        before = carried_files(out_dir)
+        built.unlink(missing_ok=True)  # the PDF checked below is this pass's
+        returncode, output = _run_pdflatex(command, tex_path, deadline, timeout)
+        log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else ""
+        if returncode != 0 or not built.is_file():
+            if log and keep_log_beside:
+                write_text(log_path, log)
+            error = first_latex_error(log)
+            where = f"{tex_path}:{error[1]}" if error and error[1] is not None else str(tex_path)
+            if error:
+                detail = f"LaTeX error: {error[0]}"
+            else:
+                lines = output.strip().splitlines()
+                detail = f"pdflatex failed (exit {returncode})" + (f": {lines[-1].strip()}" if lines else "")
+            kept = f" (log: {log_path})" if log else ""
+            raise PipelineError(f"{where}: {detail}{kept}")
+        if carried_files(out_dir) == before:
+            break
+    else:
+        raise PipelineError(f"{tex_path}: the cross-references still changed after {MAX_PASSES} pdflatex passes "
+                            "(a label whose page moves it); expected them to settle")
+    pages = re.search(r"Output written on .*\((\d+) pages?", log)
+    return log, built, int(pages.group(1)) if pages else None, passes
+
+
+def _run_pdflatex(command: list[str], tex_path: Path, deadline: float, timeout: float) -> tuple[int, str]:
+    """Runs one pdflatex pass in the directory of ``tex_path``; returns (exit code, its output).
+    Raises PipelineError when ``deadline`` (of :func:`time.monotonic`) passes first."""
     try:
-        # Its own process group: on a timeout or an interruption, pdflatex (latexmk's child) is ended
-        # too, and cannot go on writing into out_dir after this function has returned.
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tex_environment(),
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        # Its own process group: on a timeout or an interruption, pdflatex and anything it started are
+        # ended too, and cannot go on writing into the output directory after this function returned.
+        process = subprocess.Popen(command, cwd=tex_path.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   env=tex_environment(), stdin=subprocess.DEVNULL, start_new_session=True)
     except OSError as error:
-        raise PipelineError(f"cannot run latexmk ({error.strerror or error}): {INSTALL_HINT}") from error
+        raise PipelineError(f"cannot run pdflatex ({error.strerror or error}): {INSTALL_HINT}") from error
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
+        output, _ = process.communicate(timeout=max(deadline - time.monotonic(), 0.001))
     except subprocess.TimeoutExpired:
-        raise PipelineError(f"{tex_path}: latexmk did not finish within {timeout:g} seconds") from None
+        raise PipelineError(f"{tex_path}: pdflatex did not finish within {timeout:g} seconds") from None
     finally:
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    log_file = out_dir / (tex_path.stem + ".log")
-    log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else ""
-    built = out_dir / (tex_path.stem + ".pdf")
-    if result.returncode != 0 or not built.is_file():
-        if log and keep_log_beside:
-            write_text(log_path, log)
-        error = first_latex_error(log)
-        where = f"{tex_path}:{error[1]}" if error and error[1] is not None else str(tex_path)
-        if error:
-            detail = f"LaTeX error: {error[0]}"
-        else:
-            output = (result.stderr + result.stdout).decode(errors="replace").strip().splitlines()
-            detail = f"latexmk failed (exit {result.returncode})" + (f": {output[-1].strip()}" if output else "")
-        kept = f" (log: {log_path})" if log else ""
-        raise PipelineError(f"{where}: {detail}{kept}")
-    pages = re.search(r"Output written on .*\((\d+) pages?", log)
-    passes = len(re.findall(r"Run number \d+ of rule 'pdflatex'", (result.stdout + result.stderr).decode(errors="replace")))
-    return log, built, int(pages.group(1)) if pages else None, passes or None
+    return process.returncode, output.decode(errors="replace")
 
 
 def _empty_but_log(directory: Path, keep: str) -> None:
@@ -247,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tex", type=Path, default=TEX_PATH, help=f"the LaTeX source (default {TEX_PATH})")
     parser.add_argument("--pdf", type=Path, default=PDF_PATH, help=f"the PDF to write (default {PDF_PATH})")
     parser.add_argument("--aux-dir", type=Path, default=AUX_DIR,
-                        help=f"latexmk's auxiliary files, kept between builds (default {AUX_DIR})")
+                        help=f"pdflatex's auxiliary files, kept between builds (default {AUX_DIR})")
     parser.add_argument("--clean", action="store_true", help="build in a temporary directory instead")
     arguments = parser.parse_args(argv)
     compiled = compile_pdf(arguments.tex, arguments.pdf, aux_dir=None if arguments.clean else arguments.aux_dir)

@@ -38,7 +38,7 @@ from mnist_report.outputs import FIGURES_DIR, TEX_PATH, VALIDATION_COLUMNS, figu
 from mnist_report.params import FIGURE_NAMES, Params, check_params, lambda_sweep, stage_params, sweep_differences
 from mnist_report.provenance import data_facts, git_state, tool_versions
 from mnist_report.reproduction import reproduction
-from mnist_report.templates import TEMPLATE_DIR, Record, render
+from mnist_report.templates import BYTECODE_CACHE, TEMPLATE_DIR, Record, render
 from mnist_report.tracing import figure_traces, traced_paths
 
 #: The roles whose validation histories the text reads (Tasks 2b, 2e and 3d).
@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     params = stage_params("python -m mnist_report.report", main.__doc__, argv, input_paths)
     if params is None:
         return 0
-    text = render(build_context(params, "."), TEMPLATE_DIR)
+    text = render(build_context(params, "."), TEMPLATE_DIR, bytecode_dir=BYTECODE_CACHE)
     write_text(TEX_PATH, text)
     print(f"report: wrote {TEX_PATH}")
     return 0

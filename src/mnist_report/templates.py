@@ -9,13 +9,22 @@ as it is.
 
 An undefined name fails the render with a message naming it (``metrics/softmax.json: missing
 'val_loss'``), never an empty string.
+
+Compiling the templates to Python takes a third of the report stage's time; the stage keeps the
+compiled code between runs in :data:`BYTECODE_CACHE` (Jinja2's bytecode cache, :class:`CompiledTemplates`),
+under a key of everything the compiled code depends on: the template's name, file and source (Jinja2
+checks the source's checksum), and the environment (:func:`environment_digest`: this module's code,
+Jinja2's and Python's versions). The rendered text is the same with or without it
+(``tests/test_templates.py``).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +39,8 @@ from mnist_report.latex import Tex
 
 TEMPLATE_DIR = Path("report/templates")
 TEMPLATE = "report.tex.j2"
+#: The report stage's compiled templates between runs (git-ignored; not a DVC output).
+BYTECODE_CACHE = Path(".cache/jinja")
 
 
 def finalize(value: Any) -> Tex:
@@ -89,8 +100,43 @@ def as_records(value: Any, where: str) -> Any:
 
 # ------------------------------------------------------------------------------------ rendering
 
-def make_environment(template_dir: str | os.PathLike, number_format: dict[str, int]) -> jinja2.Environment:
-    """Returns the Jinja2 environment of the LaTeX templates in ``template_dir``.
+def environment_digest() -> str:
+    """Returns the sha256 (hex) of what the code Jinja2 compiles a template to depends on besides the
+    template: the environment's settings (this module's source: delimiters, autoescape, finalize,
+    the filters' names) and the versions of Jinja2 and Python."""
+    hasher = hashlib.sha256(b"mnist-report templates\0")
+    hasher.update(f"{jinja2.__version__}\0{sys.version}\0{sys.implementation.cache_tag}\0".encode())
+    hasher.update(Path(__file__).read_bytes())
+    return hasher.hexdigest()
+
+
+class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja2's cache of compiled templates in a directory, one file per template, its key (the file
+    name) the digest of the template's name and file and :func:`environment_digest`. Jinja2 itself
+    checks that the source is the one compiled (a checksum in the file) and that the file is whole."""
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError:
+            pass  # then nothing is kept: Jinja2 compiles as without a cache
+        super().__init__(str(directory), "%s.jinja")
+        self.environment = environment_digest()
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return hashlib.sha256(f"{self.environment}|{name}|{filename}".encode()).hexdigest()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass  # the cache only saves time: a template it cannot keep is compiled again next time
+
+
+def make_environment(template_dir: str | os.PathLike, number_format: dict[str, int], *,
+                     bytecode_dir: str | os.PathLike | None = None) -> jinja2.Environment:
+    """Returns the Jinja2 environment of the LaTeX templates in ``template_dir``; with ``bytecode_dir``,
+    it keeps the compiled templates there between processes (:class:`CompiledTemplates`).
 
     Autoescaping is on so that a macro's output is LaTeX (Jinja2 marks it safe) and needs no
     filter; what is escaped, and how, is :func:`finalize`'s decision (LaTeX, never HTML).
@@ -103,6 +149,7 @@ def make_environment(template_dir: str | os.PathLike, number_format: dict[str, i
         line_comment_prefix="%#",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         autoescape=True, finalize=finalize, undefined=_StrictUndefined,
+        bytecode_cache=CompiledTemplates(bytecode_dir) if bytecode_dir is not None else None,
     )
     loss_decimals, accuracy_decimals = number_format["loss_decimals"], number_format["accuracy_decimals"]
     environment.filters.update({name: _strict(function) for name, function in {
@@ -130,10 +177,12 @@ def _strict(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @functools.lru_cache(maxsize=8)
-def _environment(template_dir: str, loss_decimals: int, accuracy_decimals: int) -> jinja2.Environment:
+def _environment(template_dir: str, loss_decimals: int, accuracy_decimals: int,
+                 bytecode_dir: str | None) -> jinja2.Environment:
     """:func:`make_environment`, kept between renders: Jinja2 compiles each template once and
     recompiles it when its file changes (``auto_reload``)."""
-    return make_environment(template_dir, {"loss_decimals": loss_decimals, "accuracy_decimals": accuracy_decimals})
+    return make_environment(template_dir, {"loss_decimals": loss_decimals, "accuracy_decimals": accuracy_decimals},
+                            bytecode_dir=bytecode_dir)
 
 
 def _template_location(error: BaseException, template_dir: Path) -> str:
@@ -157,17 +206,19 @@ def _template_location(error: BaseException, template_dir: Path) -> str:
 
 
 def render(context: dict[str, Any], template_dir: str | os.PathLike = TEMPLATE_DIR,
-           template: str = TEMPLATE) -> str:
+           template: str = TEMPLATE, *, bytecode_dir: str | os.PathLike | None = None) -> str:
     """Returns the LaTeX of ``template`` in ``template_dir`` rendered with ``context``.
 
     ``context`` is what :func:`mnist_report.report.build_context` returns (its ``number_format``
     sets the ``loss``, ``acc`` and ``pp`` filters). Raises PipelineError naming the template line and
     the culprit for an undefined name, an unformatted number, a template syntax error or a failing
-    expression.
+    expression. ``bytecode_dir``: where compiled templates are kept between processes (see the module
+    docstring); None compiles them in this process only.
     """
     template_dir = Path(template_dir)
     number_format = context.get("number_format") or {"loss_decimals": 4, "accuracy_decimals": 2}
-    environment = _environment(str(template_dir), number_format["loss_decimals"], number_format["accuracy_decimals"])
+    environment = _environment(str(template_dir), number_format["loss_decimals"], number_format["accuracy_decimals"],
+                               None if bytecode_dir is None else str(bytecode_dir))
     try:
         text = environment.get_template(template).render(as_records(context, ""))
     except jinja2.TemplateNotFound as error:
