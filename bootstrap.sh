@@ -7,7 +7,7 @@
 #   bash bootstrap.sh loops [options]       times "change a learning rate, dvc repro, new PDF" (benchmarks/loops.py)
 # Set-up: a Python >= 3.11 virtual environment in .venv with the pinned packages of
 # requirements.lock (installed with uv, itself pinned there, or with pip where uv cannot be had),
-# and, at the same time, TeX Live from Debian's packages when latexmk/pdflatex/pdftotext/latexdiff
+# and, at the same time, TeX Live from Debian's packages when pdflatex/pdftotext/latexdiff
 # are missing.
 # MNIST_PYTHON=<python> (a command or a path) picks the interpreter, in its own .venv-<X.Y>; by
 # default the newest of python3.13, python3.12, python3.11, python3 that is >= 3.11, in .venv.
@@ -15,9 +15,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # texlive-plain-generic holds ulem.sty, which latexdiff's markup loads (mnist_report.diff).
-TEX_PACKAGES=(latexmk texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils
+TEX_PACKAGES=(texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern poppler-utils
               latexdiff texlive-plain-generic)
-TEX_TOOLS=(latexmk pdflatex pdftotext latexdiff kpsewhich)
+TEX_TOOLS=(pdflatex pdftotext latexdiff kpsewhich)
 #: LaTeX packages the report and the report diff load, found with kpsewhich.
 TEX_STYLES=(lmodern.sty ulem.sty)
 TEX_LOG=.cache/bootstrap-tex.log

@@ -271,7 +271,7 @@ def _run_pdflatex(command: list[str], tex_path: Path, deadline: float, timeout: 
 
 def _empty_but_log(directory: Path, keep: str) -> None:
     """Removes everything in ``directory`` but the file ``keep``: after a failed or interrupted build,
-    the next one starts clean (a half-written .aux or latexmk's record of it cannot mislead it)."""
+    the next one starts clean (a half-written .aux cannot mislead it)."""
     for entry in directory.iterdir():
         if entry.name == keep:
             continue
