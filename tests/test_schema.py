@@ -122,3 +122,30 @@ def test_a_label_template_lists_every_field_it_may_use():
                                    "two\nlines of {block_steps}"])
 def test_a_label_template_with_known_fields_and_short_specs_passes(label):
     check_label(label, "figures.x.legend", {"block_steps": 10}, False)
+
+
+def test_a_per_run_label_is_checked_with_every_run_it_will_be_drawn_for():
+    # 4c's legend as the figures stage fills it: softmax_lambda_0_1 in mathematics is a double subscript.
+    raw = default_params()
+    raw["figures"]["4c_val_accuracy"]["legend"] = "$\\lambda$ = {l2_lambda:g} ${run}$"
+    check_params(raw)  # the mathematics is parsed only in the figures stage's check
+    assert refusal(raw, mathtext=True) == (
+        "figures.4c_val_accuracy.legend = '$\\\\lambda$ = {l2_lambda:g} ${run}$': matplotlib cannot draw its "
+        "mathematics (ParseFatalException: Double subscript, found 'a'  (at char 13), (line:1, col:14)); "
+        "expected mathtext between $...$ (write \\$ for a dollar sign)")
+    # With a fill character, lambda = 0 gives \alpha0 and every other lambda an unknown command.
+    raw = default_params()
+    raw["figures"]["4b_weights"]["row_label"] = "$\\alph{l2_lambda:a>2g}$"
+    assert refusal(raw, mathtext=True).startswith(
+        "figures.4b_weights.row_label = '$\\\\alph{l2_lambda:a>2g}$': matplotlib cannot draw its mathematics (")
+    for name in raw["runs"]:
+        if name.startswith("softmax_lambda"):
+            raw["runs"][name]["l2_lambda"] = 0.0
+    check_params(raw, mathtext=True)  # lambda = 0 alone: it draws
+
+
+def test_a_role_given_a_run_without_the_settings_it_needs_names_them_and_the_runs_that_have_them():
+    raw = default_params()
+    raw["roles"]["2d"] = "binary"
+    assert refusal(raw) == ("roles.2d = 'binary': expected a run of params runs with task = binary, "
+                            "early_stopping = True (binary_early_stopping, binary_shuffled)")
