@@ -149,3 +149,24 @@ def test_a_role_given_a_run_without_the_settings_it_needs_names_them_and_the_run
     raw["roles"]["2d"] = "binary"
     assert refusal(raw) == ("roles.2d = 'binary': expected a run of params runs with task = binary, "
                             "early_stopping = True (binary_early_stopping, binary_shuffled)")
+
+
+def test_a_role_no_run_can_serve_says_there_is_none():
+    raw = default_params()
+    for name, run in raw["runs"].items():
+        if run.get("task") == "binary":
+            run["early_stopping"] = False
+    raw["roles"]["2d"] = "binary"
+    assert refusal(raw) == ("roles.2d = 'binary': expected a run of params runs with task = binary, "
+                            "early_stopping = True (there is none)")
+
+
+def test_a_stages_help_names_the_stage_says_what_it_does_and_what_list_deps_prints(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "200")  # argparse wraps at the terminal's width
+    with pytest.raises(SystemExit) as exit_:
+        params_module.stage_params("python -m a_stage", "Draws things.", ["--help"], lambda params: [])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == (
+        "usage: python -m a_stage [-h] [--list-deps]\n\nDraws things.\n\noptions:\n"
+        "  -h, --help   show this help message and exit\n"
+        "  --list-deps  print the files the stage reads (its DVC deps besides the code), one a line, and exit\n")
