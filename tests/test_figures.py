@@ -545,3 +545,36 @@ def test_the_legend_sits_above_the_axes_frameless_in_as_many_columns_as_fit(labe
         box, axes = legend.get_window_extent(), figure.axes[0].get_window_extent()
         assert box.y0 >= axes.y1 and box.width <= figure.bbox.width  # above the axes, within the figure
         assert abs((box.x0 + box.x1) / 2 - figure.bbox.width / 2) < 0.05 * figure.bbox.width  # centred
+
+
+def test_figure_inputs_are_each_figures_runs_in_the_order_shown_and_their_files(params):
+    def history(run, *names):
+        return [Path(f"metrics/history/{run}/{name}.csv") for name in names]
+
+    assert figures.figure_inputs(params) == {
+        "2b_loss": {"binary": history("binary", "train", "validation")},
+        "2b_accuracy": {"binary": history("binary", "validation")},
+        "2e_loss": {"binary_early_stopping": history("binary_early_stopping", "train"),
+                    "binary_shuffled": history("binary_shuffled", "train")},
+        "2e_accuracy": {"binary_early_stopping": history("binary_early_stopping", "validation"),
+                        "binary_shuffled": history("binary_shuffled", "validation")},
+        "3b_loss": {"softmax": history("softmax", "train", "validation")},
+        "3c_accuracy": {"softmax": history("softmax", "validation")},
+        "4b_weights": {"softmax": [Path("models/softmax.npy")],
+                       "softmax_lambda_1": [Path("models/softmax_lambda_1.npy")]},
+        "4c_val_accuracy": {run: history(run, "validation")
+                            for run in ["softmax", "softmax_lambda_0_1", "softmax_lambda_1"]},
+        "4e_weight_norm": {run: [Path(f"metrics/{run}.json")]
+                           for run in ["softmax", "softmax_lambda_0_1", "softmax_lambda_1"]},
+    }
+    assert list(figures.figure_inputs(params)) == list(FIGURE_NAMES)
+
+
+def test_draw_all_writes_into_the_folder_it_is_given_and_keeps_each_png_in_the_cache(params, root):
+    written = draw_all(params, root, root / "elsewhere", cache_dir=root / "cache")
+    assert written == [root / "elsewhere" / f"{name}.png" for name in FIGURE_NAMES]
+    assert not (root / "report").exists()
+    cached = sorted(root.joinpath("cache").iterdir())
+    assert [path.name.split("-")[0] for path in cached] == sorted(FIGURE_NAMES)
+    by_name = {path.name.split("-")[0]: path.read_bytes() for path in cached}
+    assert all(by_name[path.stem] == path.read_bytes() for path in written)
