@@ -118,3 +118,32 @@ def test_a_cache_that_cannot_be_written_costs_a_redraw_not_an_error(tmp_path):
     blocked.write_bytes(b"")
     figure_cache.store_png(blocked, "2b_loss", "d1", b"png")  # no error
     assert blocked.read_bytes() == b""
+
+
+class Listing:
+    """A cache folder whose ``glob`` lists ``entries`` in this order (a real folder's order is the file
+    system's), as another run of the stage may leave it: entries that vanished, or cannot be read."""
+
+    def __init__(self, folder, entries):
+        self.folder, self.entries = folder, entries
+
+    def glob(self, pattern):
+        return list(self.entries)
+
+    def __truediv__(self, name):
+        return self.folder / name
+
+
+def test_an_unreadable_entry_listed_first_does_not_hide_an_intact_one(tmp_path):
+    data = b"png bytes"
+    unreadable = tmp_path / "2b_loss-d1-0.png"
+    unreadable.mkdir()
+    intact = tmp_path / f"2b_loss-d1-{hashlib.sha256(data).hexdigest()}.png"
+    intact.write_bytes(data)
+    assert figure_cache.cached_png(Listing(tmp_path, [unreadable, intact]), "2b_loss", "d1") == data
+
+
+def test_an_old_entry_removed_meanwhile_by_another_run_does_not_stop_the_store(tmp_path):
+    gone = tmp_path / "2b_loss-d0-0.png"  # listed, then removed before this run removes it
+    figure_cache.store_png(Listing(tmp_path, [gone]), "2b_loss", "d1", b"png")
+    assert figure_cache.cached_png(tmp_path, "2b_loss", "d1") == b"png"
