@@ -578,3 +578,43 @@ def test_draw_all_writes_into_the_folder_it_is_given_and_keeps_each_png_in_the_c
     assert [path.name.split("-")[0] for path in cached] == sorted(FIGURE_NAMES)
     by_name = {path.name.split("-")[0]: path.read_bytes() for path in cached}
     assert all(by_name[path.stem] == path.read_bytes() for path in written)
+
+
+def test_a_block_averaged_curves_legend_key_shows_its_band_and_the_next_key_the_next_line():
+    curves = [plots.Curve("block", np.arange(20), np.arange(20.0), 5), plots.Curve("raw", np.arange(20), np.arange(20.0))]
+    with plots.figure_style(12):
+        figure = plots.steps_figure(curves, x_label="step", y_label="loss", y_limits=None, size_inches=[5.0, 3.8])
+    band_key, line_key = figure.legends[0].legend_handles
+    # The key of (band, line) starts with the band's patch, in the first colour at the band's alpha.
+    assert band_key.__class__.__name__ == "Rectangle" and to_hex(band_key.get_facecolor()) == "#1f77b4"
+    assert band_key.get_facecolor()[3] == 0.25
+    assert to_hex(line_key.get_color()) == "#ff7f0e"  # the second curve's line, not the first one's band
+
+
+def test_a_legend_exactly_as_wide_as_the_figure_keeps_its_columns_and_one_pixel_less_does_not():
+    curves = [plots.Curve(f"label {k}", np.arange(3), np.arange(3.0) + k) for k in range(2)]
+    with plots.figure_style(12):
+        def legend_of(width):
+            figure = plots.steps_figure(curves, x_label="s", y_label="l", y_limits=None, size_inches=[width, 3.8])
+            (legend,) = figure.legends
+            return figure, legend, legend.get_window_extent(FigureCanvasAgg(figure).get_renderer()).width
+
+        figure, legend, width = legend_of(5.0)
+        assert legend._ncols == 2
+        figure, legend, exact = legend_of(width / figure.dpi)
+        assert figure.bbox.width == width == exact and legend._ncols == 2  # the boundary: it fits
+        figure, legend, _ = legend_of(np.nextafter(width / figure.dpi, 0))
+        assert figure.bbox.width < width and legend._ncols == 1
+
+
+def test_each_rows_colour_bar_is_six_times_as_tall_as_wide_with_small_tick_labels():
+    weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
+    with plots.figure_style(12):
+        figure = plots.weights_figure([("a", weights), ("b", -weights)], size_inches=[6.4, 1.6])
+        FigureCanvasAgg(figure).draw()
+    bars = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 2
+    for bar in bars:
+        assert bar.get_box_aspect() == 6.0
+        sizes = [label.get_fontsize() for label in bar.get_yticklabels()]
+        assert sizes and sizes == pytest.approx([12 * 0.833] * len(sizes))  # "small": 0.833 of the font size
