@@ -618,3 +618,41 @@ def test_each_rows_colour_bar_is_six_times_as_tall_as_wide_with_small_tick_label
         assert bar.get_box_aspect() == 6.0
         sizes = [label.get_fontsize() for label in bar.get_yticklabels()]
         assert sizes and sizes == pytest.approx([12 * 0.833] * len(sizes))  # "small": 0.833 of the font size
+
+
+def test_steps_figure_by_hand_its_size_layout_band_styles_limits_and_grid(capsys):
+    curves = [plots.Curve("train", np.arange(10), np.r_[1.0, 3.0].repeat(5), 5, linestyle="--"),
+              plots.Curve("val", np.array([0, 4, 8]), np.array([0.5, 1.5, 2.5]), linestyle=":")]
+    with plots.figure_style(12):
+        figure = plots.steps_figure(curves, x_label="steps", y_label="loss", y_limits=[0.0, 5.0],
+                                    size_inches=[4.0, 3.0], name="2b_loss")
+        FigureCanvasAgg(figure).draw()
+    assert tuple(figure.get_size_inches()) == (4.0, 3.0)
+    assert isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine)
+    ax = figure.axes[0]
+    (mean_line, val_line) = ax.get_lines()
+    assert mean_line.get_linestyle() == "--" and val_line.get_linestyle() == ":"
+    # Blocks of 5 values, [1] * 5 and [3] * 5: their means, at their middle steps 2 and 7.
+    np.testing.assert_array_equal(mean_line.get_xdata(), [2, 7])
+    np.testing.assert_array_equal(mean_line.get_ydata(), [1.0, 3.0])
+    (band,) = ax.collections
+    assert to_hex(band.get_facecolor()[0]) == to_hex(mean_line.get_color()) and band.get_facecolor()[0][3] == 0.25
+    assert list(band.get_linewidth()) == [0.0]
+    assert ax.get_xlabel() == "steps" and ax.get_ylabel() == "loss"
+    assert ax.get_xlim()[0] == 0 and ax.get_ylim() == (0.0, 5.0)
+    gridlines = ax.xaxis.get_gridlines() + ax.yaxis.get_gridlines()
+    assert gridlines and all(line.get_visible() and line.get_alpha() == 0.3 for line in gridlines)
+    assert capsys.readouterr().out == ""  # the data lies within y_limits: nothing said
+
+
+def test_steps_figure_without_limits_scales_to_the_data_and_with_hiding_limits_names_the_figure(capsys):
+    curves = [plots.Curve("val", np.array([1, 4, 8]), np.array([10.0, 20.0, 30.0]))]
+    with plots.figure_style(12):
+        free = plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=None, size_inches=[4.0, 3.0])
+        low, high = free.axes[0].get_ylim()
+        assert low <= 10.0 and high >= 30.0 and free.axes[0].get_xlim()[0] == 0
+        plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=[0, 1], size_inches=[4.0, 3.0])
+        plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=[0, 1], size_inches=[4.0, 3.0], name="3b_loss")
+    # 10..30 against [0, 1]: widened to [0, 30 + 5 % of 30] = [0, 31.5].
+    said = "most of a curve lies outside y_limits [0, 1] (data from 10 to 30); drawn with y from 0 to 31.5 instead"
+    assert capsys.readouterr().out.splitlines() == [f"figures: loss: {said}", f"figures: 3b_loss: {said}"]
