@@ -147,3 +147,47 @@ def test_an_old_entry_removed_meanwhile_by_another_run_does_not_stop_the_store(t
     gone = tmp_path / "2b_loss-d0-0.png"  # listed, then removed before this run removes it
     figure_cache.store_png(Listing(tmp_path, [gone]), "2b_loss", "d1", b"png")
     assert figure_cache.cached_png(tmp_path, "2b_loss", "d1") == b"png"
+
+
+# --- the stage's use of the cache (draw_figures), drawing stubbed ---------------------------------
+# Which figures the stage redraws, and that it copies what a redraw would give, with each drawing
+# replaced by its recipe's digest at dpi 0: no matplotlib. The real bytes: test_incremental.py.
+
+from test_figures import TRAIN_STEPS, make_run, params, root  # noqa: E402, F401  (the synthetic runs)
+
+from mnist_report import figures  # noqa: E402
+
+
+@pytest.fixture
+def stubbed(monkeypatch):
+    from mnist_report import plots
+
+    monkeypatch.setattr(figures.Recipe, "figure", lambda recipe: recipe)
+    monkeypatch.setattr(plots, "render_png", lambda recipe, dpi: f"{dpi}:".encode()
+                        + figure_cache.recipe_digest(recipe, 0, 0.0).encode())
+
+
+def test_the_stage_draws_what_the_cache_lacks_and_copies_the_rest(params, root, stubbed):
+    cache, out = root / "cache", root / "out"
+    written, drawn = figures.draw_figures(params, root, out, cache_dir=cache)
+    assert drawn == list(figures.FIGURE_NAMES) and written == [out / f"{n}.png" for n in figures.FIGURE_NAMES]
+    first = {path.name: path.read_bytes() for path in written}
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == sorted(figures.FIGURE_NAMES)
+    assert figures.draw_figures(params, root, root / "again", cache_dir=cache)[1] == []
+    assert {path.name: path.read_bytes() for path in (root / "again").iterdir()} == first
+    # A run's new history: the figures that show it are redrawn, the others copied.
+    make_run(root, "binary_shuffled", TRAIN_STEPS["binary_shuffled"], offset=0.5)
+    assert figures.draw_figures(params, root, out, cache_dir=cache)[1] == ["2e_loss", "2e_accuracy"]
+    # dpi and font size are part of every figure's digest.
+    params["figures"]["dpi"] += 1
+    assert figures.draw_figures(params, root, out, cache_dir=cache)[1] == list(figures.FIGURE_NAMES)
+    params["figures"]["font_size"] += 1
+    assert figures.draw_figures(params, root, out, cache_dir=cache)[1] == list(figures.FIGURE_NAMES)
+    assert figures.draw_figures(params, root, out, cache_dir=cache)[1] == []
+
+
+def test_without_a_cache_every_figure_is_drawn_and_nothing_kept(params, root, stubbed):
+    written, drawn = figures.draw_figures(params, root)
+    assert drawn == list(figures.FIGURE_NAMES)
+    assert written == [root / "report/figures" / f"{n}.png" for n in figures.FIGURE_NAMES]
+    assert not (root / ".cache").exists()
