@@ -7,6 +7,9 @@ each test after the modules are imported, so a part that only runs at import is 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +20,8 @@ from pydantic import StrictInt
 from mnist_report import params as params_module
 from mnist_report.errors import PipelineError
 from mnist_report.params import StepFigure, check_params, data_section, lambda_sweep, run_settings, sweep_differences
-from mnist_report.schema import Expect, Section, refuse_unless, validate
+from mnist_report import schema
+from mnist_report.schema import Expect, Section, load_params, refuse_unless, validate
 from mnist_report.texts import check_label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,3 +227,38 @@ def test_sweep_differences_are_the_settings_besides_lambda_in_which_the_softmax_
     # Only the runs of the sweep given are compared: s1 and s2 share their epochs.
     assert sweep_differences(runs, [(0.0, "s1"), (2.0, "s2")]) == {"shuffle": {"s1": not defaults["shuffle"],
                                                                               "s2": defaults["shuffle"]}}
+
+
+# --- reading the file ------------------------------------------------------------------------------
+
+def test_a_file_that_cannot_be_read_is_named_with_the_reason(tmp_path):
+    (tmp_path / "latin1.yaml").write_bytes(b"\xff: 1\n")
+    for path, reason in [(tmp_path, "Is a directory"), (tmp_path / "absent.yaml", "No such file or directory"),
+                         (tmp_path / "latin1.yaml", "'utf-8' codec can't decode byte 0xff in position 0: "
+                                                    "invalid start byte")]:
+        with pytest.raises(PipelineError) as error:
+            load_params(path)
+        assert str(error.value) == f"{path}: cannot read ({reason})"
+
+
+def test_params_yaml_is_read_as_utf8_whatever_the_locale(tmp_path):
+    # A container's C locale without UTF-8 mode reads files as ASCII unless told otherwise.
+    path = tmp_path / "params.yaml"
+    path.write_text("report: {title: Caf\u00e9}\n", encoding="utf-8")
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONPATH": str(Path(schema.__file__).parents[1])}
+    code = "import sys; from mnist_report.schema import load_params; print(ascii(load_params(sys.argv[1])))"
+    out = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout == "{'report': {'title': 'Caf\\xe9'}}\n"
+
+
+@pytest.mark.parametrize(("section", "line"), [
+    ("figures", "figures = 3: expected a mapping with keys size_inches, dpi, font_size, loss_block_steps, steps_label, "
+                "2b_loss, 2b_accuracy, 2e_loss, 2e_accuracy, 3b_loss, 3c_accuracy, 4b_weights, 4c_val_accuracy, "
+                "4e_weight_norm"),
+    ("report", "report = 3: expected a mapping with keys title, authors, reproduction_rtol, loss_decimals, "
+               "accuracy_decimals"),
+])
+def test_a_section_that_is_not_a_mapping_is_told_its_own_keys(section, line):
+    raw = default_params()
+    raw[section] = 3
+    assert refusal(raw) == line
