@@ -15,7 +15,7 @@ from typing import Annotated
 
 import pytest
 import yaml
-from pydantic import StrictInt
+from pydantic import StrictInt, StrictStr
 
 from mnist_report import params as params_module
 from mnist_report.errors import PipelineError
@@ -262,3 +262,19 @@ def test_a_section_that_is_not_a_mapping_is_told_its_own_keys(section, line):
     raw = default_params()
     raw[section] = 3
     assert refusal(raw) == line
+
+
+# --- the one line, through tuples and optional values ----------------------------------------------
+
+def test_a_refused_item_of_a_tuple_or_of_an_optional_list_is_worded_by_that_items_expectation():
+    class Model(Section):  # built here, when the test runs
+        pair: tuple[Annotated[StrictInt, Expect("a count")], Annotated[StrictStr, Expect("a name")]] = (0, "a")
+        maybe: tuple[Annotated[StrictInt, Expect("a count")], ...] | None = None
+
+    for raw, line in [({"pair": [1, 2]}, "pair[1] = 2: expected a name (a value of type str)"),
+                      ({"pair": ["x", "y"]}, "pair[0] = 'x': expected a count (a value of type int)"),
+                      ({"maybe": [1, "x"]}, "maybe[1] = 'x': expected a count (a value of type int)")]:
+        with pytest.raises(PipelineError) as error:
+            validate(Model, raw)
+        assert str(error.value) == line
+    assert validate(Model, {"maybe": None, "pair": [2, "b"]}).pair == (2, "b")
