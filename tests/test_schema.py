@@ -278,3 +278,25 @@ def test_a_refused_item_of_a_tuple_or_of_an_optional_list_is_worded_by_that_item
             validate(Model, raw)
         assert str(error.value) == line
     assert validate(Model, {"maybe": None, "pair": [2, "b"]}).pair == (2, "b")
+
+
+SETTINGS = ("task, classes, learning_rate, epochs, batch_size, shuffle, early_stopping, early_stopping_patience, "
+            "validations_per_epoch, l2_lambda, seed")
+
+
+@pytest.mark.parametrize(("where", "key", "line"), [
+    (("defaults",), "foo", f"defaults.foo: unknown setting; expected one of {SETTINGS}"),  # not in run binary
+    (("runs", "binary"), "foo", f"runs.binary.foo: unknown setting; expected one of {SETTINGS}"),
+    (("runs", "binary"), 1, f"runs.binary[1]: unknown setting; expected one of {SETTINGS}"),  # not a string
+    (("defaults",), 1.5, f"defaults.1.5: unknown setting; expected one of {SETTINGS}"),
+    (("figures", "2b_loss"), None, "figures.2b_loss.None: unknown key; expected one of y_label, y_limits, legend"),
+    (("report",), 2, "report[2]: unknown key; expected one of title, authors, reproduction_rtol, loss_decimals, "
+                     "accuracy_decimals"),
+])
+def test_an_unknown_key_string_or_not_is_named_where_it_is_written_with_the_keys_expected(where, key, line):
+    raw = default_params()
+    node = raw
+    for part in where:
+        node = node[part]
+    node[key] = 1
+    assert refusal(raw) == line
