@@ -656,3 +656,28 @@ def test_steps_figure_without_limits_scales_to_the_data_and_with_hiding_limits_n
     # 10..30 against [0, 1]: widened to [0, 30 + 5 % of 30] = [0, 31.5].
     said = "most of a curve lies outside y_limits [0, 1] (data from 10 to 30); drawn with y from 0 to 31.5 instead"
     assert capsys.readouterr().out.splitlines() == [f"figures: loss: {said}", f"figures: 3b_loss: {said}"]
+
+
+def test_a_missing_training_history_names_the_run_and_the_file(params, root):
+    (root / "metrics/history/binary_shuffled/train.csv").unlink()
+    with pytest.raises(PipelineError, match=r"^run binary_shuffled: metrics/history/binary_shuffled/train\.csv: "):
+        figures.figure_recipes(params, root)
+
+
+def test_step_figures_y_labels_and_legends_are_those_of_their_params(params, root):
+    # Recipes only (nothing drawn): each step figure's labels, as PARAMS_YAML says.
+    recipes = figures.figure_recipes(params, root)
+    expected = {
+        "2b_loss": ("Loss", ["Training loss (mean $\\pm$ std of 10 steps)", "Validation loss"]),
+        "2b_accuracy": ("Accuracy", ["Training accuracy", "Validation accuracy"]),
+        "2e_loss": ("Training loss", ["Without shuffling", "With shuffling"]),
+        "2e_accuracy": ("Validation accuracy", ["Without shuffling", "With shuffling"]),
+        "3b_loss": ("Loss", ["Training loss", "Validation loss"]),
+        "3c_accuracy": ("Accuracy", ["Training accuracy", "Validation accuracy"]),
+        "4c_val_accuracy": ("Validation accuracy", ["lambda = 0", "lambda = 0.1", "lambda = 1"]),
+    }
+    for name, (y_label, legend) in expected.items():
+        arguments = recipes[name].arguments
+        assert arguments["y_label"] == y_label and arguments["x_label"] == "Number of Training Steps", name
+        assert [curve.label for curve in arguments["curves"]] == legend, name
+        assert arguments["name"] == name and arguments["size_inches"] == (5.0, 3.8)
