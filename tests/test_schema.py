@@ -300,3 +300,12 @@ def test_an_unknown_key_string_or_not_is_named_where_it_is_written_with_the_keys
         node = node[part]
     node[key] = 1
     assert refusal(raw) == line
+
+
+@pytest.mark.parametrize(("text", "got"), [("- 1\n", "list"), ("", "NoneType"), ("3\n", "int")])
+def test_a_file_that_is_not_a_mapping_of_sections_is_told_what_it_is(tmp_path, text, got):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(PipelineError) as error:
+        load_params(path)
+    assert str(error.value) == f"{path}: expected a mapping of sections, got {got}"
