@@ -681,3 +681,12 @@ def test_step_figures_y_labels_and_legends_are_those_of_their_params(params, roo
         assert arguments["y_label"] == y_label and arguments["x_label"] == "Number of Training Steps", name
         assert [curve.label for curve in arguments["curves"]] == legend, name
         assert arguments["name"] == name and arguments["size_inches"] == (5.0, 3.8)
+
+
+def test_per_run_labels_are_filled_with_each_runs_name_and_lambda(params, root):
+    params["figures"]["4b_weights"]["row_label"] = "{run}: {l2_lambda:g}"
+    params["figures"]["4c_val_accuracy"]["legend"] = "{run} ({l2_lambda:g})"
+    recipes = figures.figure_recipes(params, root)
+    assert [label for label, _ in recipes["4b_weights"].arguments["rows"]] == ["softmax: 0", "softmax_lambda_1: 1"]
+    assert [curve.label for curve in recipes["4c_val_accuracy"].arguments["curves"]] == [
+        "softmax (0)", "softmax_lambda_0_1 (0.1)", "softmax_lambda_1 (1)"]

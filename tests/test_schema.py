@@ -15,7 +15,7 @@ from typing import Annotated
 
 import pytest
 import yaml
-from pydantic import StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from mnist_report import params as params_module
 from mnist_report.errors import PipelineError
@@ -309,3 +309,30 @@ def test_a_file_that_is_not_a_mapping_of_sections_is_told_what_it_is(tmp_path, t
     with pytest.raises(PipelineError) as error:
         load_params(path)
     assert str(error.value) == f"{path}: expected a mapping of sections, got {got}"
+
+
+
+@pytest.mark.parametrize(("where", "key", "line"), [
+    (("defaults",), "seed", "defaults: missing seed"),  # every run inherits it: named where it belongs
+    (("figures", "2b_loss"), "legend", "figures.2b_loss: missing legend"),
+    (("data",), "timeout_seconds", "data: missing timeout_seconds"),
+])
+def test_a_missing_key_is_named_with_the_mapping_it_belongs_to(where, key, line):
+    raw = default_params()
+    node = raw
+    for part in where:
+        node = node[part]
+    del node[key]
+    assert refusal(raw) == line
+
+
+def test_a_model_without_expectations_words_pydantics_refusal_and_lists_its_keys():
+    class Bare(Section):  # built here, when the test runs: no Expect anywhere
+        x: Annotated[StrictInt, Field(gt=0)]
+        y: int = 0
+
+    for raw, line in [({"x": 0}, "x = 0: expected greater than 0"),
+                      ({"x": 1, "z": 2}, "z: unknown key; expected x, y")]:
+        with pytest.raises(PipelineError) as error:
+            validate(Bare, raw)
+        assert str(error.value) == line
