@@ -332,7 +332,14 @@ def test_a_model_without_expectations_words_pydantics_refusal_and_lists_its_keys
         y: int = 0
 
     for raw, line in [({"x": 0}, "x = 0: expected greater than 0"),
+                      ({"x": "a"}, "x = 'a': expected a value of type int"),
                       ({"x": 1, "z": 2}, "z: unknown key; expected x, y")]:
         with pytest.raises(PipelineError) as error:
             validate(Bare, raw)
         assert str(error.value) == line
+
+
+def test_a_task_outside_its_choices_is_told_the_choices_alone():
+    raw = default_params()
+    raw["runs"]["softmax"]["task"] = "regression"
+    assert refusal(raw) == "runs.softmax.task = 'regression': expected one of binary, softmax"
