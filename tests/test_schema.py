@@ -22,7 +22,7 @@ from mnist_report.errors import PipelineError
 from mnist_report.params import StepFigure, check_params, data_section, lambda_sweep, run_settings, sweep_differences
 from mnist_report import schema
 from mnist_report.schema import Expect, Section, load_params, refuse_unless, validate
-from mnist_report.texts import check_label
+from mnist_report.texts import check_label, is_mirror_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "a non-empty string of printable ASCII, Latin letters (Latin-1, Latin Extended-A) and typographic punctuation"
@@ -343,3 +343,31 @@ def test_a_task_outside_its_choices_is_told_the_choices_alone():
     raw = default_params()
     raw["runs"]["softmax"]["task"] = "regression"
     assert refusal(raw) == "runs.softmax.task = 'regression': expected one of binary, softmax"
+
+
+ROLE_NAMES = "2b, 2d, 2e_unshuffled, 2e_shuffled, 3b, 4b_top, 4b_bottom"
+
+
+def test_an_unknown_role_is_named_with_the_roles_there_are():
+    raw = default_params()
+    raw["roles"]["5a"] = "softmax"
+    assert refusal(raw) == f"roles.5a: unknown role; expected one of {ROLE_NAMES}"
+
+
+# --- data sources ----------------------------------------------------------------------------------
+
+LONGEST = "https://a.example/" + "m" * (2000 - len("https://a.example/"))
+
+
+@pytest.mark.parametrize(("source", "mirror"), [
+    ("http://a.example/", True), ("https://a.example:8080/m/", True), (LONGEST, True),
+    (LONGEST + "m", False),                     # 2001 characters
+    ("https://a.example/a b", False),           # a space
+    ("https://a.example/\x7f", False),          # not printable
+    ("https://\u00e9.example/", False),          # not ASCII
+    ("https://a.example/?q", False), ("https://a.example/a?", False),  # a query, even empty
+    ("https://a.example/#f", False), ("https://a.example/#", False),   # a fragment, even empty
+    ("ftp://a.example/", False), ("https:///m", False), ("https://a.example:99999/", False),
+])
+def test_a_mirror_url_is_http_or_https_to_a_host_in_printable_ascii_without_space_query_or_fragment(source, mirror):
+    assert is_mirror_url(source) is mirror
