@@ -690,3 +690,22 @@ def test_per_run_labels_are_filled_with_each_runs_name_and_lambda(params, root):
     assert [label for label, _ in recipes["4b_weights"].arguments["rows"]] == ["softmax: 0", "softmax_lambda_1: 1"]
     assert [curve.label for curve in recipes["4c_val_accuracy"].arguments["curves"]] == [
         "softmax (0)", "softmax_lambda_0_1 (0.1)", "softmax_lambda_1 (1)"]
+
+
+def test_4c_cycles_four_line_styles_by_increasing_lambda(params, root):
+    for i, (run, l2_lambda) in enumerate([("softmax_lambda_0_01", 0.01), ("softmax_lambda_0_001", 0.001)]):
+        params["runs"][run] = {"l2_lambda": l2_lambda}
+        make_run(root, run, 30, offset=0.5 + i / 100)
+    curves = figures.figure_recipes(params, root)["4c_val_accuracy"].arguments["curves"]
+    assert [curve.label for curve in curves] == [
+        "lambda = 0", "lambda = 0.001", "lambda = 0.01", "lambda = 0.1", "lambda = 1"]
+    assert [curve.linestyle for curve in curves] == ["-", "--", "-.", ":", "-"]
+
+
+def test_4e_recipe_has_its_labels_scale_legend_and_each_runs_norm_by_increasing_lambda(params, root):
+    arguments = figures.figure_recipes(params, root)["4e_weight_norm"].arguments
+    # make_run writes weight_norm_squared = 10 * (1 - offset): offsets 0.03, 0.04, 0.05 for these runs.
+    assert arguments == {"l2_lambdas": [0.0, 0.1, 1.0], "weight_norms": [pytest.approx(9.7), pytest.approx(9.6),
+                                                                        pytest.approx(9.5)],
+                         "x_label": "lambda", "y_label": "squared norm", "y_scale": "linear",
+                         "legend": ["lambda > 0", "lambda = 0"], "size_inches": (5.0, 3.8)}
