@@ -371,3 +371,9 @@ LONGEST = "https://a.example/" + "m" * (2000 - len("https://a.example/"))
 ])
 def test_a_mirror_url_is_http_or_https_to_a_host_in_printable_ascii_without_space_query_or_fragment(source, mirror):
     assert is_mirror_url(source) is mirror
+
+
+def test_an_unknown_section_is_named_with_the_sections_there_are():
+    raw = default_params()
+    raw["plots"] = {}
+    assert refusal(raw) == "plots: unknown section of params.yaml; expected data, defaults, runs, roles, figures, report"
