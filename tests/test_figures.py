@@ -709,3 +709,9 @@ def test_4e_recipe_has_its_labels_scale_legend_and_each_runs_norm_by_increasing_
                                                                         pytest.approx(9.5)],
                          "x_label": "lambda", "y_label": "squared norm", "y_scale": "linear",
                          "legend": ["lambda > 0", "lambda = 0"], "size_inches": (5.0, 3.8)}
+
+
+def test_the_stage_parses_the_labels_mathematics_before_reading_any_run(params, root):
+    params["figures"]["2b_loss"]["y_label"] = "$\\frac{1$"
+    with pytest.raises(PipelineError, match=r"^figures\.2b_loss\.y_label = '\$\\\\frac\{1\$': matplotlib cannot draw"):
+        figures.figure_recipes(params, root / "no-runs-here")

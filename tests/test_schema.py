@@ -377,3 +377,15 @@ def test_an_unknown_section_is_named_with_the_sections_there_are():
     raw = default_params()
     raw["plots"] = {}
     assert refusal(raw) == "plots: unknown section of params.yaml; expected data, defaults, runs, roles, figures, report"
+
+
+@pytest.mark.parametrize(("defaults", "runs", "line"), [
+    (3, {"a": {}}, "defaults = 3: expected a mapping of run settings"),
+    (None, {}, "runs = {}: expected a mapping of run name to settings"),  # None: the project's defaults
+    (None, [1], "runs = [1]: expected a mapping of run name to settings"),
+])
+def test_the_train_stages_settings_refuse_defaults_or_runs_that_are_not_mappings(defaults, runs, line):
+    defaults = default_params()["defaults"] if defaults is None else defaults
+    with pytest.raises(PipelineError) as error:
+        run_settings({"defaults": defaults, "runs": runs})
+    assert str(error.value) == line
