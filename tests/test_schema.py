@@ -389,3 +389,13 @@ def test_the_train_stages_settings_refuse_defaults_or_runs_that_are_not_mappings
     with pytest.raises(PipelineError) as error:
         run_settings({"defaults": defaults, "runs": runs})
     assert str(error.value) == line
+
+
+def test_a_run_written_without_settings_takes_the_defaults_and_one_that_is_not_a_mapping_is_refused():
+    defaults = default_params()["defaults"]
+    run = run_settings({"defaults": defaults, "runs": {"a": None}})["a"]
+    assert run.model_dump() == {**defaults, "classes": tuple(defaults["classes"])}
+    for own in (3, [1]):
+        with pytest.raises(PipelineError) as error:
+            run_settings({"defaults": defaults, "runs": {"a": own}})
+        assert str(error.value) == f"runs.a = {own!r}: expected a mapping of settings"
