@@ -249,6 +249,7 @@ def test_params_yaml_is_read_as_utf8_whatever_the_locale(tmp_path):
     code = "import sys; from mnist_report.schema import load_params; print(ascii(load_params(sys.argv[1])))"
     out = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True, check=True)
     assert out.stdout == "{'report': {'title': 'Caf\\xe9'}}\n"
+    assert load_params(path) == {"report": {"title": "Caf\u00e9"}}  # and here, whatever this process's locale
 
 
 @pytest.mark.parametrize(("section", "line"), [
