@@ -715,3 +715,19 @@ def test_the_stage_parses_the_labels_mathematics_before_reading_any_run(params, 
     params["figures"]["2b_loss"]["y_label"] = "$\\frac{1$"
     with pytest.raises(PipelineError, match=r"^figures\.2b_loss\.y_label = '\$\\\\frac\{1\$': matplotlib cannot draw"):
         figures.figure_recipes(params, root / "no-runs-here")
+
+
+def test_4b_digit_titles_sit_3_points_above_in_the_text_size_and_row_labels_read_level_at_the_left():
+    weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
+    with plots.figure_style(12):
+        figure = plots.weights_figure([("row a", weights), ("row b", -weights)], size_inches=[6.4, 1.6])
+        FigureCanvasAgg(figure).draw()
+    tiles = [ax for ax in figure.axes if ax.get_images()]
+    for ax in tiles[:10]:
+        title = ax.title
+        assert title.get_fontsize() == 12.0  # "medium": the figures' font size
+        assert tuple(ax.titleOffsetTrans.transform((0, 0))) == pytest.approx((0, 3 / 72 * figure.dpi))  # 3 points
+    for ax in (tiles[0], tiles[10]):
+        label = ax.yaxis.label
+        assert label.get_rotation() == 0 and label.get_horizontalalignment() == "right"
+        assert label.get_verticalalignment() == "center"
