@@ -610,10 +610,12 @@ def test_a_legend_exactly_as_wide_as_the_figure_keeps_its_columns_and_one_pixel_
 def test_each_rows_colour_bar_is_six_times_as_tall_as_wide_with_small_tick_labels():
     weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
     with plots.figure_style(12):
-        figure = plots.weights_figure([("a", weights), ("b", -weights)], size_inches=[6.4, 1.6])
+        figure = plots.weights_figure([("a", weights), ("b", weights / 2)], size_inches=[6.4, 1.6])
         FigureCanvasAgg(figure).draw()
     bars = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
     assert len(bars) == 2
+    # Each bar shows its row's scale: +-4839 (the largest |pixel weight|, 783 * 10 + 9 - 3000), then half.
+    assert [bar.get_ylim() for bar in bars] == [(-4839.0, 4839.0), (-2419.5, 2419.5)]
     for bar in bars:
         assert bar.get_box_aspect() == 6.0
         sizes = [label.get_fontsize() for label in bar.get_yticklabels()]
