@@ -733,3 +733,17 @@ def test_4b_digit_titles_sit_3_points_above_in_the_text_size_and_row_labels_read
         label = ax.yaxis.label
         assert label.get_rotation() == 0 and label.get_horizontalalignment() == "right"
         assert label.get_verticalalignment() == "center"
+
+
+def test_a_curve_of_blocks_of_two_is_averaged_with_a_band_in_its_own_lines_colour():
+    raw = plots.Curve("raw", np.arange(4), np.arange(4.0))
+    pairs = plots.Curve("pairs", np.arange(4), np.array([1.0, 3.0, 5.0, 9.0]), 2)
+    with plots.figure_style(12):
+        figure = plots.steps_figure([raw, pairs], x_label="s", y_label="l", y_limits=None, size_inches=[4.0, 3.0])
+    ax = figure.axes[0]
+    np.testing.assert_array_equal(ax.get_lines()[1].get_xdata(), [1, 3])  # the middle step of each pair
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [2.0, 7.0])
+    (band,) = ax.collections  # one band, for the averaged curve only: +-1 and +-2 around the means
+    assert band.get_paths()[0].vertices[:, 1].min() == 1.0 and band.get_paths()[0].vertices[:, 1].max() == 9.0
+    # The second line is C1; a band left to matplotlib's colour cycle would take C0, the first patch colour.
+    assert to_hex(band.get_facecolor()[0]) == to_hex(ax.get_lines()[1].get_color()) == "#ff7f0e"
