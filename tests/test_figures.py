@@ -747,3 +747,16 @@ def test_a_curve_of_blocks_of_two_is_averaged_with_a_band_in_its_own_lines_colou
     assert band.get_paths()[0].vertices[:, 1].min() == 1.0 and band.get_paths()[0].vertices[:, 1].max() == 9.0
     # The second line is C1; a band left to matplotlib's colour cycle would take C0, the first patch colour.
     assert to_hex(band.get_facecolor()[0]) == to_hex(ax.get_lines()[1].get_color()) == "#ff7f0e"
+
+
+def test_4b_colour_bars_span_their_row_close_to_its_last_tile_inside_the_figure():
+    weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
+    with plots.figure_style(12):
+        figure = plots.weights_figure([("a", weights), ("b", weights / 2)], size_inches=[6.4, 1.6])
+        FigureCanvasAgg(figure).draw()
+    tiles = [ax for ax in figure.axes if ax.get_images() and ax.get_label() != "<colorbar>"]
+    bars = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
+    for row, bar in enumerate(bars):
+        box, first, last = bar.get_position(), tiles[row * 10].get_position(), tiles[row * 10 + 9].get_position()
+        assert box.y0 <= first.y0 and box.y1 >= first.y1  # as tall as the row at least (not one tile's slice)
+        assert last.x1 < box.x0 < last.x1 + first.width / 4 and box.x1 <= 1  # just right of the row, in view
