@@ -760,3 +760,14 @@ def test_4b_colour_bars_span_their_row_close_to_its_last_tile_inside_the_figure(
         box, first, last = bar.get_position(), tiles[row * 10].get_position(), tiles[row * 10 + 9].get_position()
         assert box.y0 <= first.y0 and box.y1 >= first.y1  # as tall as the row at least (not one tile's slice)
         assert last.x1 < box.x0 < last.x1 + first.width / 4 and box.x1 <= 1  # just right of the row, in view
+
+
+def test_limits_are_widened_to_the_top_of_a_band_when_it_is_the_highest_point_drawn(capsys):
+    # Blocks of [0, 10]: mean 5, std 5, a band from 0 to 10 that all of [100, 101] misses.
+    curves = [plots.Curve("train", np.arange(4), np.array([0.0, 10.0, 0.0, 10.0]), 2)]
+    with plots.figure_style(12):
+        figure = plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=[100, 101], size_inches=[4.0, 3.0])
+    # [min(100, 0), max(101, 10)] = [0, 101], widened below only by 5 % of 101.
+    assert figure.axes[0].get_ylim() == pytest.approx((-5.05, 101))
+    assert capsys.readouterr().out == ("figures: loss: most of a curve lies outside y_limits [100, 101] (data from 0 "
+                                       "to 10); drawn with y from -5.05 to 101 instead\n")
