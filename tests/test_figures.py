@@ -4,6 +4,9 @@ byte-for-byte reproducible. Synthetic runs only, written under ``tmp_path``."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.image
@@ -771,3 +774,19 @@ def test_limits_are_widened_to_the_top_of_a_band_when_it_is_the_highest_point_dr
     assert figure.axes[0].get_ylim() == pytest.approx((-5.05, 101))
     assert capsys.readouterr().out == ("figures: loss: most of a curve lies outside y_limits [100, 101] (data from 0 "
                                        "to 10); drawn with y from -5.05 to 101 instead\n")
+
+
+def test_the_widened_limits_line_is_out_at_once_even_if_the_stage_dies_right_after(capsys):
+    # DVC reads the stage's output through a pipe, where print buffers: a stage killed later (os._exit
+    # here) must not lose the line. The same drawing in-process, for the line itself.
+    curves = [plots.Curve("c", np.array([0, 1, 2]), np.array([10.0, 20.0, 30.0]))]
+    plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=[0, 1], size_inches=[4.0, 3.0])
+    line = capsys.readouterr().out
+    assert line.startswith("figures: loss: most of a curve lies outside y_limits [0, 1]")
+    code = ("import os, numpy as np; from mnist_report import plots; plots.steps_figure([plots.Curve('c', "
+            "np.array([0, 1, 2]), np.array([10.0, 20.0, 30.0]))], x_label='s', y_label='loss', y_limits=[0, 1], "
+            "size_inches=[4.0, 3.0]); os._exit(0)")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}  # as a user runs it
+    env["PYTHONPATH"] = str(Path(plots.__file__).parents[1])
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out == line
