@@ -4,6 +4,9 @@ byte-for-byte reproducible. Synthetic runs only, written under ``tmp_path``."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.image
@@ -555,3 +558,245 @@ def test_the_legend_sits_above_the_axes_frameless_in_as_many_columns_as_fit(labe
         box, axes = legend.get_window_extent(), figure.axes[0].get_window_extent()
         assert box.y0 >= axes.y1 and box.width <= figure.bbox.width  # above the axes, within the figure
         assert abs((box.x0 + box.x1) / 2 - figure.bbox.width / 2) < 0.05 * figure.bbox.width  # centred
+
+
+def test_figure_inputs_are_each_figures_runs_in_the_order_shown_and_their_files(params):
+    def history(run, *names):
+        return [Path(f"metrics/history/{run}/{name}.csv") for name in names]
+
+    assert figures.figure_inputs(params) == {
+        "2b_loss": {"binary": history("binary", "train", "validation")},
+        "2b_accuracy": {"binary": history("binary", "validation")},
+        "2e_loss": {"binary_early_stopping": history("binary_early_stopping", "train"),
+                    "binary_shuffled": history("binary_shuffled", "train")},
+        "2e_accuracy": {"binary_early_stopping": history("binary_early_stopping", "validation"),
+                        "binary_shuffled": history("binary_shuffled", "validation")},
+        "3b_loss": {"softmax": history("softmax", "train", "validation")},
+        "3c_accuracy": {"softmax": history("softmax", "validation")},
+        "4b_weights": {"softmax": [Path("models/softmax.npy")],
+                       "softmax_lambda_1": [Path("models/softmax_lambda_1.npy")]},
+        "4c_val_accuracy": {run: history(run, "validation")
+                            for run in ["softmax", "softmax_lambda_0_1", "softmax_lambda_1"]},
+        "4e_weight_norm": {run: [Path(f"metrics/{run}.json")]
+                           for run in ["softmax", "softmax_lambda_0_1", "softmax_lambda_1"]},
+    }
+    assert list(figures.figure_inputs(params)) == list(FIGURE_NAMES)
+
+
+def test_draw_all_writes_into_the_folder_it_is_given_and_keeps_each_png_in_the_cache(params, root):
+    written = draw_all(params, root, root / "elsewhere", cache_dir=root / "cache")
+    assert written == [root / "elsewhere" / f"{name}.png" for name in FIGURE_NAMES]
+    assert not (root / "report").exists()
+    cached = sorted(root.joinpath("cache").iterdir())
+    assert [path.name.split("-")[0] for path in cached] == sorted(FIGURE_NAMES)
+    by_name = {path.name.split("-")[0]: path.read_bytes() for path in cached}
+    assert all(by_name[path.stem] == path.read_bytes() for path in written)
+
+
+def test_a_block_averaged_curves_legend_key_shows_its_band_and_the_next_key_the_next_line():
+    curves = [plots.Curve("block", np.arange(20), np.arange(20.0), 5), plots.Curve("raw", np.arange(20), np.arange(20.0))]
+    with plots.figure_style(12):
+        figure = plots.steps_figure(curves, x_label="step", y_label="loss", y_limits=None, size_inches=[5.0, 3.8])
+    band_key, line_key = figure.legends[0].legend_handles
+    # The key of (band, line) starts with the band's patch, in the first colour at the band's alpha.
+    assert band_key.__class__.__name__ == "Rectangle" and to_hex(band_key.get_facecolor()) == "#1f77b4"
+    assert band_key.get_facecolor()[3] == 0.25
+    assert to_hex(line_key.get_color()) == "#ff7f0e"  # the second curve's line, not the first one's band
+
+
+def test_a_legend_exactly_as_wide_as_the_figure_keeps_its_columns_and_one_pixel_less_does_not():
+    curves = [plots.Curve(f"label {k}", np.arange(3), np.arange(3.0) + k) for k in range(2)]
+    with plots.figure_style(12):
+        def legend_of(width):
+            figure = plots.steps_figure(curves, x_label="s", y_label="l", y_limits=None, size_inches=[width, 3.8])
+            (legend,) = figure.legends
+            return figure, legend, legend.get_window_extent(FigureCanvasAgg(figure).get_renderer()).width
+
+        figure, legend, width = legend_of(5.0)
+        assert legend._ncols == 2
+        figure, legend, exact = legend_of(width / figure.dpi)
+        assert figure.bbox.width == width == exact and legend._ncols == 2  # the boundary: it fits
+        figure, legend, _ = legend_of(np.nextafter(width / figure.dpi, 0))
+        assert figure.bbox.width < width and legend._ncols == 1
+
+
+def test_each_rows_colour_bar_is_six_times_as_tall_as_wide_with_small_tick_labels():
+    weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
+    with plots.figure_style(12):
+        figure = plots.weights_figure([("a", weights), ("b", weights / 2)], size_inches=[6.4, 1.6])
+        FigureCanvasAgg(figure).draw()
+    bars = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 2
+    # Each bar shows its row's scale: +-4839 (the largest |pixel weight|, 783 * 10 + 9 - 3000), then half.
+    assert [bar.get_ylim() for bar in bars] == [(-4839.0, 4839.0), (-2419.5, 2419.5)]
+    for bar in bars:
+        assert bar.get_box_aspect() == 6.0
+        sizes = [label.get_fontsize() for label in bar.get_yticklabels()]
+        assert sizes and sizes == pytest.approx([12 * 0.833] * len(sizes))  # "small": 0.833 of the font size
+
+
+def test_steps_figure_by_hand_its_size_layout_band_styles_limits_and_grid(capsys):
+    curves = [plots.Curve("train", np.arange(10), np.r_[1.0, 3.0].repeat(5), 5, linestyle="--"),
+              plots.Curve("val", np.array([0, 4, 8]), np.array([0.5, 1.5, 2.5]), linestyle=":")]
+    with plots.figure_style(12):
+        figure = plots.steps_figure(curves, x_label="steps", y_label="loss", y_limits=[0.0, 5.0],
+                                    size_inches=[4.0, 3.0], name="2b_loss")
+        FigureCanvasAgg(figure).draw()
+    assert tuple(figure.get_size_inches()) == (4.0, 3.0)
+    assert isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine)
+    ax = figure.axes[0]
+    (mean_line, val_line) = ax.get_lines()
+    assert mean_line.get_linestyle() == "--" and val_line.get_linestyle() == ":"
+    # Blocks of 5 values, [1] * 5 and [3] * 5: their means, at their middle steps 2 and 7.
+    np.testing.assert_array_equal(mean_line.get_xdata(), [2, 7])
+    np.testing.assert_array_equal(mean_line.get_ydata(), [1.0, 3.0])
+    (band,) = ax.collections
+    assert to_hex(band.get_facecolor()[0]) == to_hex(mean_line.get_color()) and band.get_facecolor()[0][3] == 0.25
+    assert list(band.get_linewidth()) == [0.0]
+    assert ax.get_xlabel() == "steps" and ax.get_ylabel() == "loss"
+    assert ax.get_xlim()[0] == 0 and ax.get_ylim() == (0.0, 5.0)
+    gridlines = ax.xaxis.get_gridlines() + ax.yaxis.get_gridlines()
+    assert gridlines and all(line.get_visible() and line.get_alpha() == 0.3 for line in gridlines)
+    assert capsys.readouterr().out == ""  # the data lies within y_limits: nothing said
+
+
+def test_steps_figure_without_limits_scales_to_the_data_and_with_hiding_limits_names_the_figure(capsys):
+    curves = [plots.Curve("val", np.array([1, 4, 8]), np.array([10.0, 20.0, 30.0]))]
+    with plots.figure_style(12):
+        free = plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=None, size_inches=[4.0, 3.0])
+        low, high = free.axes[0].get_ylim()
+        assert low <= 10.0 and high >= 30.0 and free.axes[0].get_xlim()[0] == 0
+        plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=[0, 1], size_inches=[4.0, 3.0])
+        plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=[0, 1], size_inches=[4.0, 3.0], name="3b_loss")
+    # 10..30 against [0, 1]: widened to [0, 30 + 5 % of 30] = [0, 31.5].
+    said = "most of a curve lies outside y_limits [0, 1] (data from 10 to 30); drawn with y from 0 to 31.5 instead"
+    assert capsys.readouterr().out.splitlines() == [f"figures: loss: {said}", f"figures: 3b_loss: {said}"]
+
+
+def test_a_missing_training_history_names_the_run_and_the_file(params, root):
+    (root / "metrics/history/binary_shuffled/train.csv").unlink()
+    with pytest.raises(PipelineError, match=r"^run binary_shuffled: metrics/history/binary_shuffled/train\.csv: "):
+        figures.figure_recipes(params, root)
+
+
+def test_step_figures_y_labels_and_legends_are_those_of_their_params(params, root):
+    # Recipes only (nothing drawn): each step figure's labels, as PARAMS_YAML says.
+    recipes = figures.figure_recipes(params, root)
+    expected = {
+        "2b_loss": ("Loss", ["Training loss (mean $\\pm$ std of 10 steps)", "Validation loss"]),
+        "2b_accuracy": ("Accuracy", ["Training accuracy", "Validation accuracy"]),
+        "2e_loss": ("Training loss", ["Without shuffling", "With shuffling"]),
+        "2e_accuracy": ("Validation accuracy", ["Without shuffling", "With shuffling"]),
+        "3b_loss": ("Loss", ["Training loss", "Validation loss"]),
+        "3c_accuracy": ("Accuracy", ["Training accuracy", "Validation accuracy"]),
+        "4c_val_accuracy": ("Validation accuracy", ["lambda = 0", "lambda = 0.1", "lambda = 1"]),
+    }
+    for name, (y_label, legend) in expected.items():
+        arguments = recipes[name].arguments
+        assert arguments["y_label"] == y_label and arguments["x_label"] == "Number of Training Steps", name
+        assert [curve.label for curve in arguments["curves"]] == legend, name
+        assert arguments["name"] == name and arguments["size_inches"] == (5.0, 3.8)
+
+
+def test_per_run_labels_are_filled_with_each_runs_name_and_lambda(params, root):
+    params["figures"]["4b_weights"]["row_label"] = "{run}: {l2_lambda:g}"
+    params["figures"]["4c_val_accuracy"]["legend"] = "{run} ({l2_lambda:g})"
+    recipes = figures.figure_recipes(params, root)
+    assert [label for label, _ in recipes["4b_weights"].arguments["rows"]] == ["softmax: 0", "softmax_lambda_1: 1"]
+    assert [curve.label for curve in recipes["4c_val_accuracy"].arguments["curves"]] == [
+        "softmax (0)", "softmax_lambda_0_1 (0.1)", "softmax_lambda_1 (1)"]
+
+
+def test_4c_cycles_four_line_styles_by_increasing_lambda(params, root):
+    for i, (run, l2_lambda) in enumerate([("softmax_lambda_0_01", 0.01), ("softmax_lambda_0_001", 0.001)]):
+        params["runs"][run] = {"l2_lambda": l2_lambda}
+        make_run(root, run, 30, offset=0.5 + i / 100)
+    curves = figures.figure_recipes(params, root)["4c_val_accuracy"].arguments["curves"]
+    assert [curve.label for curve in curves] == [
+        "lambda = 0", "lambda = 0.001", "lambda = 0.01", "lambda = 0.1", "lambda = 1"]
+    assert [curve.linestyle for curve in curves] == ["-", "--", "-.", ":", "-"]
+
+
+def test_4e_recipe_has_its_labels_scale_legend_and_each_runs_norm_by_increasing_lambda(params, root):
+    arguments = figures.figure_recipes(params, root)["4e_weight_norm"].arguments
+    # make_run writes weight_norm_squared = 10 * (1 - offset): offsets 0.03, 0.04, 0.05 for these runs.
+    assert arguments == {"l2_lambdas": [0.0, 0.1, 1.0], "weight_norms": [pytest.approx(9.7), pytest.approx(9.6),
+                                                                        pytest.approx(9.5)],
+                         "x_label": "lambda", "y_label": "squared norm", "y_scale": "linear",
+                         "legend": ["lambda > 0", "lambda = 0"], "size_inches": (5.0, 3.8)}
+
+
+def test_the_stage_parses_the_labels_mathematics_before_reading_any_run(params, root):
+    params["figures"]["2b_loss"]["y_label"] = "$\\frac{1$"
+    with pytest.raises(PipelineError, match=r"^figures\.2b_loss\.y_label = '\$\\\\frac\{1\$': matplotlib cannot draw"):
+        figures.figure_recipes(params, root / "no-runs-here")
+
+
+def test_4b_digit_titles_sit_3_points_above_in_the_text_size_and_row_labels_read_level_at_the_left():
+    weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
+    with plots.figure_style(12):
+        figure = plots.weights_figure([("row a", weights), ("row b", -weights)], size_inches=[6.4, 1.6])
+        FigureCanvasAgg(figure).draw()
+    tiles = [ax for ax in figure.axes if ax.get_images()]
+    for ax in tiles[:10]:
+        title = ax.title
+        assert title.get_fontsize() == 12.0  # "medium": the figures' font size
+        assert tuple(ax.titleOffsetTrans.transform((0, 0))) == pytest.approx((0, 3 / 72 * figure.dpi))  # 3 points
+    for ax in (tiles[0], tiles[10]):
+        label = ax.yaxis.label
+        assert label.get_rotation() == 0 and label.get_horizontalalignment() == "right"
+        assert label.get_verticalalignment() == "center"
+
+
+def test_a_curve_of_blocks_of_two_is_averaged_with_a_band_in_its_own_lines_colour():
+    raw = plots.Curve("raw", np.arange(4), np.arange(4.0))
+    pairs = plots.Curve("pairs", np.arange(4), np.array([1.0, 3.0, 5.0, 9.0]), 2)
+    with plots.figure_style(12):
+        figure = plots.steps_figure([raw, pairs], x_label="s", y_label="l", y_limits=None, size_inches=[4.0, 3.0])
+    ax = figure.axes[0]
+    np.testing.assert_array_equal(ax.get_lines()[1].get_xdata(), [1, 3])  # the middle step of each pair
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [2.0, 7.0])
+    (band,) = ax.collections  # one band, for the averaged curve only: +-1 and +-2 around the means
+    assert band.get_paths()[0].vertices[:, 1].min() == 1.0 and band.get_paths()[0].vertices[:, 1].max() == 9.0
+    # The second line is C1; a band left to matplotlib's colour cycle would take C0, the first patch colour.
+    assert to_hex(band.get_facecolor()[0]) == to_hex(ax.get_lines()[1].get_color()) == "#ff7f0e"
+
+
+def test_4b_colour_bars_span_their_row_close_to_its_last_tile_inside_the_figure():
+    weights = np.arange(785 * 10, dtype=float).reshape(785, 10) - 3000
+    with plots.figure_style(12):
+        figure = plots.weights_figure([("a", weights), ("b", weights / 2)], size_inches=[6.4, 1.6])
+        FigureCanvasAgg(figure).draw()
+    tiles = [ax for ax in figure.axes if ax.get_images() and ax.get_label() != "<colorbar>"]
+    bars = [ax for ax in figure.axes if ax.get_label() == "<colorbar>"]
+    for row, bar in enumerate(bars):
+        box, first, last = bar.get_position(), tiles[row * 10].get_position(), tiles[row * 10 + 9].get_position()
+        assert box.y0 <= first.y0 and box.y1 >= first.y1  # as tall as the row at least (not one tile's slice)
+        assert last.x1 < box.x0 < last.x1 + first.width / 4 and box.x1 <= 1  # just right of the row, in view
+
+
+def test_limits_are_widened_to_the_top_of_a_band_when_it_is_the_highest_point_drawn(capsys):
+    # Blocks of [0, 10]: mean 5, std 5, a band from 0 to 10 that all of [100, 101] misses.
+    curves = [plots.Curve("train", np.arange(4), np.array([0.0, 10.0, 0.0, 10.0]), 2)]
+    with plots.figure_style(12):
+        figure = plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=[100, 101], size_inches=[4.0, 3.0])
+    # [min(100, 0), max(101, 10)] = [0, 101], widened below only by 5 % of 101.
+    assert figure.axes[0].get_ylim() == pytest.approx((-5.05, 101))
+    assert capsys.readouterr().out == ("figures: loss: most of a curve lies outside y_limits [100, 101] (data from 0 "
+                                       "to 10); drawn with y from -5.05 to 101 instead\n")
+
+
+def test_the_widened_limits_line_is_out_at_once_even_if_the_stage_dies_right_after(capsys):
+    # DVC reads the stage's output through a pipe, where print buffers: a stage killed later (os._exit
+    # here) must not lose the line. The same drawing in-process, for the line itself.
+    curves = [plots.Curve("c", np.array([0, 1, 2]), np.array([10.0, 20.0, 30.0]))]
+    plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=[0, 1], size_inches=[4.0, 3.0])
+    line = capsys.readouterr().out
+    assert line.startswith("figures: loss: most of a curve lies outside y_limits [0, 1]")
+    code = ("import os, numpy as np; from mnist_report import plots; plots.steps_figure([plots.Curve('c', "
+            "np.array([0, 1, 2]), np.array([10.0, 20.0, 30.0]))], x_label='s', y_label='loss', y_limits=[0, 1], "
+            "size_inches=[4.0, 3.0]); os._exit(0)")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}  # as a user runs it
+    env["PYTHONPATH"] = str(Path(plots.__file__).parents[1])
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out == line

@@ -311,7 +311,7 @@ class Params(Section):
         if not sweep:
             raise PipelineError("runs: no softmax run; Task 4 (figures 4c, 4e) compares the softmax runs")
         mathtext = bool((info.context or {}).get("mathtext"))
-        check_labels(self.figures, sorted({l2_lambda for l2_lambda, _ in sweep}), mathtext)
+        check_labels(self.figures, sweep, mathtext)
         return self
 
 

@@ -162,11 +162,12 @@ _TEMPLATE_FIELDS = {"legend": ("block_steps",), "4b_weights.row_label": ("l2_lam
                     "4c_val_accuracy.legend": ("l2_lambda", "run")}
 
 
-def check_labels(figures: Figures, l2_lambdas: Sequence[float], mathtext: bool) -> None:
+def check_labels(figures: Figures, sweep: Sequence[tuple[float, str]], mathtext: bool) -> None:
     """Raises PipelineError naming the first label of ``figures`` (the checked ``figures`` section) that
-    does not draw (:func:`check_label`); the per-run templates are filled with each of ``l2_lambdas``."""
+    does not draw (:func:`check_label`); the per-run templates are filled with each (l2_lambda, run)
+    of ``sweep`` (every softmax run: those 4b and 4c draw), as the figures stage fills them, so that a
+    run's name in mathematics (``softmax_lambda_0_1``: a double subscript) is met here, not there."""
     check_label(figures.steps_label, "figures.steps_label", None, mathtext)
-    samples = {"block_steps": figures.loss_block_steps, "run": "softmax"}
     for name in figures.names():
         figure = figures.figure(name)
         for key in ("x_label", "y_label"):
@@ -177,8 +178,9 @@ def check_labels(figures: Figures, l2_lambdas: Sequence[float], mathtext: bool) 
                 continue
             names = _TEMPLATE_FIELDS.get(f"{name}.{key}", _TEMPLATE_FIELDS["legend"])
             value = getattr(figure, key)
-            for l2_lambda in l2_lambdas if "l2_lambda" in names else (0.0,):
-                fields = {field: {**samples, "l2_lambda": l2_lambda}[field] for field in names}
+            for l2_lambda, run in sweep if "run" in names else sweep[:1]:
+                values = {"block_steps": figures.loss_block_steps, "l2_lambda": l2_lambda, "run": run}
+                fields = {field: values[field] for field in names}
                 if isinstance(value, tuple):
                     for i, text in enumerate(value):
                         check_label(text, f"figures.{name}.{key}[{i}]", fields, mathtext)
