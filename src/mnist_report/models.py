@@ -94,7 +94,14 @@ class LinearModel:
     @classmethod
     def accuracy_from_logits(cls, z: np.ndarray, Y: np.ndarray) -> float:
         """Returns the fraction of samples whose prediction from the logits ``z`` equals the target."""
-        return float(np.mean(cls.correct(z, Y)))
+        # count / N is np.mean of the booleans to the bit: their sum is an exact integer, then one
+        # correctly rounded division. Counting is ~3x faster than averaging in floats.
+        return cls.correct_count(z, Y) / len(z) if len(z) else float("nan")  # np.mean's nan for no samples
+
+    @classmethod
+    def correct_count(cls, z: np.ndarray, Y: np.ndarray) -> int:
+        """Returns the number of samples whose prediction from the logits ``z`` equals the target."""
+        return int(np.count_nonzero(cls.correct(z, Y)))
 
     @staticmethod
     def activation(z: np.ndarray) -> np.ndarray:
