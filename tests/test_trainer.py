@@ -8,6 +8,7 @@ import pytest
 
 from mnist_report.data import Split
 from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax
+from mnist_report.speed import product
 from mnist_report.trainer import (
     DivergedError, batches, epoch_order, final_metrics, should_stop_early, train, validation_interval,
 )
@@ -107,6 +108,29 @@ def test_training_matches_a_hand_written_sgd_loop():
             w = w - 0.05 * (-(X.T @ (Y - p)) / 16 + 2 * 0.01 * w)
     np.testing.assert_allclose(model.w, w, rtol=1e-12, atol=1e-14)
     assert result.steps == 24
+
+
+@pytest.mark.parametrize("task", ["binary", "softmax"])
+def test_a_run_without_penalty_takes_the_steps_of_the_full_formula_to_the_bit(task):
+    # Without a penalty the model leaves out the term 2 * 0 * w (+-0), and the trainer scales the
+    # gradient in place: the weights must be those of w - learning_rate * (gradient + 2 * 0 * w),
+    # byte for byte, the signs of zeros included. A column of zeros makes some gradients exactly +-0.
+    rng = np.random.default_rng(8)
+    train_set = synthetic_split(96, rng, task=task)
+    X = train_set.X.copy()
+    X[:, 2] = 0.0
+    train_set = Split(X, train_set.Y, train_set.labels)
+    model_class = SoftmaxRegression if task == "softmax" else LogisticRegression
+    model = model_class(num_inputs=8)
+    train(model, train_set, train_set, learning_rate=0.3, epochs=3, batch_size=16, shuffle=False,
+          early_stopping=False, **ORIGINAL_RULE, seed=0)
+    replay = model_class(num_inputs=8)
+    for step in range(18):
+        X_batch, Y_batch = X[(step % 6) * 16:(step % 6) * 16 + 16], train_set.Y[(step % 6) * 16:(step % 6) * 16 + 16]
+        Yhat = replay.forward(X_batch)
+        gradient = -product(X_batch.T, Y_batch - Yhat) / 16 + 2 * 0.0 * replay.w
+        replay.w = replay.w - 0.3 * gradient
+    assert (model.w[2] == 0).all() and model.w.tobytes() == replay.w.tobytes()
 
 
 def test_early_stopping_keeps_last_weights_and_reports_zero_based_epoch():

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -97,6 +99,18 @@ def product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.n
 MOST_WEIGHTS_PER_PASS = 8
 
 
+@dataclass(eq=False)
+class Pass:
+    """One pass over the training set: the training accuracies of up to ``MOST_WEIGHTS_PER_PASS``
+    validations. ``logits[j]`` (N, K) is ``X w_j``, filled block by block."""
+
+    weights: list[np.ndarray]
+    logits: np.ndarray  # (len(weights), N, K)
+    todo: list[int]  # indices of the blocks not yet taken, the next last
+    unfinished: int  # blocks not yet done
+    accuracies: list[float] | None = None  # once every block is done
+
+
 class Validations:
     """Runs the validations of one run on two threads: the caller's and one worker.
 
@@ -107,20 +121,19 @@ class Validations:
     - the validation set's product is cut into the blocks of :func:`product` on each half of it
       (:func:`row_ranges`), and both threads take blocks until none is left;
     - the validation's weights (a copy) then wait for their training accuracy, which the worker
-      computes in passes over the training set: a pass takes every weight matrix waiting (at most
-      ``MOST_WEIGHTS_PER_PASS``) and multiplies each block of the training set by each of them in
-      turn, while the caller's thread goes on with SGD. The worker takes validation blocks first,
-      between the blocks of a pass, since the caller waits for them.
+      computes in passes (:class:`Pass`) over the training set: a pass takes the weight matrices
+      waiting (at most ``MOST_WEIGHTS_PER_PASS``) and multiplies each block of the training set by
+      each of them in turn, while the caller's thread goes on with SGD. The worker takes validation
+      blocks first, between the blocks of a pass, since the caller waits for them.
 
     Deterministic all the same, to the bit: every block is the same ``matmul`` call, with the same
     rows, as in :func:`product`, whichever thread runs it and whenever (the grouping into passes
-    depends on timing; no number does); a training accuracy is its count of correct predictions,
-    summed over blocks in any order (an integer), over the number of samples; the accuracies reach
-    the history in the order of their validations. Every product runs on one core, so the two
-    threads keep both cores busy. Use as a context manager: leaving it normally finishes the
-    training accuracies (the caller's thread helps) and appends them to the history; leaving it
-    with an exception stops the worker after its current block and drops them. An exception on
-    the worker is raised on the caller's thread at its next validation or on leaving.
+    depends on timing; no number does), and each accuracy is ``accuracy_from_logits`` of the whole
+    set's logits; the accuracies reach the history in the order of their validations. Every product
+    runs on one core, so the two threads keep both cores busy. Use as a context manager: leaving it
+    normally finishes the training accuracies (the caller's thread helps) and appends them to the
+    history; leaving it with an exception stops the worker after its current block and drops them.
+    An exception on the worker is raised on the caller's thread at its next validation or on leaving.
     """
 
     def __init__(self, model: LinearModel, train_set: Split, val_set: Split, history: History):
@@ -135,11 +148,7 @@ class Validations:
         self.val_todo: list[tuple[slice, np.ndarray, np.ndarray]] = []  # (rows, w, z_val) not yet taken
         self.val_unfinished = 0  # blocks of the current validation not yet done
         self.waiting: list[np.ndarray] = []  # weights whose training accuracy no pass has taken yet
-        self.pass_weights: list[np.ndarray] = []  # the weights of the current pass
-        self.pass_counts = np.zeros((0, 0), dtype=np.int64)  # its correct predictions, by block and weights
-        self.pass_todo: list[int] = []  # blocks of the current pass not yet taken
-        self.pass_unfinished = 0  # blocks of the current pass not yet done
-        self.accuracies: list[float] = []  # training accuracies done, not yet in the history
+        self.passes: list[Pass] = []  # in order; a pass leaves when its accuracies reach the history
         self.error: BaseException | None = None  # the worker's, raised on the caller's thread
         self.closing = False
         self.worker = threading.Thread(target=self.work, name="validation", daemon=True)
@@ -169,11 +178,12 @@ class Validations:
     def finish(self) -> None:
         """Computes the training accuracies still waiting or in a pass, on both threads, and appends
         them to the history."""
-        self.help_until(lambda: not self.waiting and self.pass_unfinished == 0, training_too=True)
+        self.help_until(lambda: not self.waiting and all(p.accuracies is not None for p in self.passes),
+                        training_too=True)
         with self.changed:
             self.collect()
 
-    def help_until(self, done, training_too: bool) -> None:
+    def help_until(self, done: Callable[[], bool], training_too: bool) -> None:
         """Runs blocks on the caller's thread (validation blocks; pass blocks too if ``training_too``)
         until ``done()``, waiting for the worker when no block is left to take."""
         while True:
@@ -190,9 +200,10 @@ class Validations:
             self.run(task)
 
     def collect(self) -> None:
-        """(Under the lock.) Appends the finished training accuracies to the history."""
-        self.history.train_accuracy.extend(self.accuracies)
-        self.accuracies.clear()
+        """(Under the lock.) Appends the training accuracies of the finished passes to the history,
+        in order."""
+        while self.passes and self.passes[0].accuracies is not None:
+            self.history.train_accuracy.extend(self.passes.pop(0).accuracies)
 
     def raise_worker_error(self) -> None:
         if self.error is not None:
@@ -221,53 +232,52 @@ class Validations:
 
     # ---- the blocks, on either thread
 
-    def take(self, training_too: bool):
+    def take(self, training_too: bool) -> tuple | None:
         """(Under the lock.) Returns the next block to run, or None: a validation block if any;
-        else, if ``training_too``, a block of the current pass, starting a new pass if the last one
-        is done and weights are waiting."""
+        else, if ``training_too``, a block of the latest pass, starting a new pass once every block
+        of the latest is taken, if weights are waiting."""
         if self.val_todo:
             return ("validation", *self.val_todo.pop())
         if not training_too:
             return None
-        if self.pass_unfinished == 0 and self.waiting:
-            self.pass_weights = self.waiting[:MOST_WEIGHTS_PER_PASS]
+        if (not self.passes or not self.passes[-1].todo) and self.waiting:
+            weights = self.waiting[:MOST_WEIGHTS_PER_PASS]
             del self.waiting[:MOST_WEIGHTS_PER_PASS]
-            self.pass_counts = np.zeros((len(self.train_blocks), len(self.pass_weights)), dtype=np.int64)
-            self.pass_todo = list(range(len(self.train_blocks)))[::-1]
-            self.pass_unfinished = len(self.pass_todo)
-        if self.pass_todo:
-            return ("training", self.pass_todo.pop(), self.pass_weights, self.pass_counts)
+            logits = np.empty((len(weights), len(self.train_set.X), weights[0].shape[1]))
+            todo = list(range(len(self.train_blocks)))[::-1]
+            self.passes.append(Pass(weights, logits, todo, unfinished=len(todo)))
+            if not todo:  # no training samples (train() refuses them): nothing to wait for
+                self.passes[-1].accuracies = [self.model.accuracy_from_logits(z, self.train_set.Y) for z in logits]
+        if self.passes and self.passes[-1].todo:
+            latest = self.passes[-1]
+            return ("training", latest, latest.todo.pop())
         return None
 
-    def run(self, task) -> None:
+    def run(self, task: tuple) -> None:
         """Runs one block taken by ``take`` (without the lock, so that the other thread goes on) and
-        records that it is done."""
+        records that it is done; the thread that does a pass's last block computes its accuracies."""
         kind, *arguments = task
         if kind == "validation":
             rows, w, z_val = arguments
             np.matmul(self.val_set.X[rows], w, out=z_val[rows])
-        else:
-            index, weights, counts = arguments
-            rows = self.train_blocks[index]
-            X, Y = self.train_set.X[rows], self.train_set.Y[rows]
-            z = np.empty((len(X), weights[0].shape[1]))
-            for column, w in enumerate(weights):
-                np.matmul(X, w, out=z)
-                counts[index, column] = self.model.correct_count(z, Y)
-        with self.changed:
-            if kind == "validation":
+            with self.changed:
                 self.val_unfinished -= 1
-            else:
-                self.pass_unfinished -= 1
-                if self.pass_unfinished == 0:
-                    self.finish_pass()
-            self.changed.notify_all()
-
-    def finish_pass(self) -> None:
-        """(Under the lock.) Turns the counts of the finished pass into training accuracies."""
-        # count / N: the float np.mean gives for the booleans (an exact sum of ones, then one division).
-        num_samples = len(self.train_set.X)
-        self.accuracies.extend(int(count) / num_samples for count in self.pass_counts.sum(axis=0))
+                self.changed.notify_all()
+            return
+        this_pass, index = arguments
+        rows = self.train_blocks[index]
+        X = self.train_set.X[rows]
+        for w, z in zip(this_pass.weights, this_pass.logits):
+            np.matmul(X, w, out=z[rows])
+        with self.changed:
+            this_pass.unfinished -= 1
+            last = this_pass.unfinished == 0
+        if last:
+            accuracies = [self.model.accuracy_from_logits(z, self.train_set.Y) for z in this_pass.logits]
+            with self.changed:
+                this_pass.accuracies = accuracies
+                this_pass.logits = this_pass.logits[:0]  # let the logits go: a finished pass waits for collect
+                self.changed.notify_all()
 
     # ---- the context
 

@@ -121,7 +121,8 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
                 # Overflow is not warned about but caught: a non-finite loss or weight ends the run below.
                 with np.errstate(over="ignore", invalid="ignore"):
                     loss, gradient = model.loss_and_gradient(X_batch, Y_batch)
-                    model.w -= learning_rate * gradient
+                    gradient *= learning_rate  # the step, in place: the same bits as learning_rate * gradient
+                    model.w -= gradient
                 if not (math.isfinite(loss) and np.isfinite(model.w).all()):
                     raise DivergedError(f"diverged at step {step} (epoch {epoch}): training loss {loss}, "
                                         f"largest |weight| {np.abs(model.w).max()}")
