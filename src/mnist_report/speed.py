@@ -91,11 +91,15 @@ def product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.n
 
 # --------------------------------------------------------------------- validations on two threads
 
-#: The most validations whose training accuracies one pass over the training set computes. Each
-#: block of the training set (800 kB, which stays in the core's 2 MB L2 cache) is multiplied by
-#: every weight matrix of the pass before the next block is read: one pass over the 125 MB set per
-#: group instead of one per validation. Measured on the Intel Xeon (AVX-512, 2 cores): 14.6 ms per
-#: validation alone, 10.3 for 2, 8.2 for 5, 7.9 for 8 (6.3 with the block always in cache).
+#: How many validations' training accuracies one pass over the training set computes: it starts
+#: once FEWEST_WEIGHTS_PER_PASS weight matrices wait (any number at the end of the run) and takes at
+#: most MOST_WEIGHTS_PER_PASS. Each block of the training set (800 kB, which stays in the core's
+#: 2 MB L2 cache) is multiplied by every weight matrix of the pass before the next block is read:
+#: one pass over the 125 MB set per group instead of one per validation. Measured on the Intel Xeon
+#: (AVX-512, 2 cores), per validation: 14.6 ms alone, 10.3 for 2, 8.8 for 3, 8.5 for 4, 8.2 for 5,
+#: 7.9 for 8 (6.3 with the block always in cache). Until enough wait, the worker helps with the
+#: validation sets' blocks instead of making small passes.
+FEWEST_WEIGHTS_PER_PASS = 4
 MOST_WEIGHTS_PER_PASS = 8
 
 
@@ -122,8 +126,8 @@ class Validations:
       (:func:`row_ranges`), and both threads take blocks until none is left;
     - the validation's weights (a copy) then wait for their training accuracy, which the worker
       computes in passes (:class:`Pass`) over the training set: a pass takes the weight matrices
-      waiting (at most ``MOST_WEIGHTS_PER_PASS``) and multiplies each block of the training set by
-      each of them in turn, while the caller's thread goes on with SGD. The worker takes validation
+      waiting (``FEWEST_WEIGHTS_PER_PASS`` to ``MOST_WEIGHTS_PER_PASS``) and multiplies each block
+      of the training set by each of them in turn, while the caller's thread goes on with SGD. The worker takes validation
       blocks first, between the blocks of a pass, since the caller waits for them.
 
     Deterministic all the same, to the bit: every block is the same ``matmul`` call, with the same
@@ -150,6 +154,7 @@ class Validations:
         self.waiting: list[np.ndarray] = []  # weights whose training accuracy no pass has taken yet
         self.passes: list[Pass] = []  # in order; a pass leaves when its accuracies reach the history
         self.error: BaseException | None = None  # the worker's, raised on the caller's thread
+        self.finishing = False  # the run has ended: passes take any number of weights
         self.closing = False
         self.worker = threading.Thread(target=self.work, name="validation", daemon=True)
         self.worker.start()
@@ -178,6 +183,9 @@ class Validations:
     def finish(self) -> None:
         """Computes the training accuracies still waiting or in a pass, on both threads, and appends
         them to the history."""
+        with self.changed:
+            self.finishing = True
+            self.changed.notify_all()
         self.help_until(lambda: not self.waiting and all(p.accuracies is not None for p in self.passes),
                         training_too=True)
         with self.changed:
@@ -235,12 +243,13 @@ class Validations:
     def take(self, training_too: bool) -> tuple | None:
         """(Under the lock.) Returns the next block to run, or None: a validation block if any;
         else, if ``training_too``, a block of the latest pass, starting a new pass once every block
-        of the latest is taken, if weights are waiting."""
+        of the latest is taken, if enough weights are waiting."""
         if self.val_todo:
             return ("validation", *self.val_todo.pop())
         if not training_too:
             return None
-        if (not self.passes or not self.passes[-1].todo) and self.waiting:
+        enough = len(self.waiting) >= (1 if self.finishing else FEWEST_WEIGHTS_PER_PASS)
+        if (not self.passes or not self.passes[-1].todo) and enough:
             weights = self.waiting[:MOST_WEIGHTS_PER_PASS]
             del self.waiting[:MOST_WEIGHTS_PER_PASS]
             logits = np.empty((len(weights), len(self.train_set.X), weights[0].shape[1]))
