@@ -1,5 +1,6 @@
 """The training loop: batching, shuffling, validation schedule, early stopping, divergence."""
 
+import itertools
 import threading
 import time
 
@@ -10,7 +11,8 @@ from mnist_report.data import Split
 from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax
 from mnist_report.speed import product
 from mnist_report.trainer import (
-    DivergedError, batches, epoch_order, final_metrics, should_stop_early, train, validation_interval,
+    DivergedError, batches, could_stop_early, epoch_order, final_metrics, should_stop_early, train,
+    validation_interval,
 )
 
 
@@ -243,6 +245,26 @@ def test_an_error_on_the_worker_thread_ends_the_run_with_it_and_no_thread_behind
         train(SoftmaxRegression(num_inputs=8), train_set, val_set, learning_rate=0.1, epochs=3, batch_size=8,
               shuffle=False, early_stopping=False, **ORIGINAL_RULE, seed=0)
     assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("patience", [1, 2, 3])
+def test_losses_known_so_far_rule_out_early_stopping_only_when_no_pending_losses_could_trigger_it(patience):
+    # Every sequence of up to 6 losses from {0.1, 0.2, 0.3, nan} (ties and nan included), split
+    # into known and pending at each point: when could_stop_early says no, the rule must say no
+    # for every value the pending losses could take; with nothing pending the two agree.
+    values = [0.1, 0.2, 0.3, float("nan")]
+    for length in range(1, 7):
+        for losses in itertools.product(values, repeat=length):
+            for known in range(length + 1):
+                pending = length - known
+                if not could_stop_early(list(losses[:known]), pending, patience):
+                    assert not any(should_stop_early(list(losses[:known]) + list(rest), patience)
+                                   for rest in itertools.product(values, repeat=pending))
+                if pending == 0:
+                    assert could_stop_early(list(losses), 0, patience) == should_stop_early(list(losses), patience)
+    # And it does rule some out: a loss below the oldest, or too few losses.
+    assert not could_stop_early([0.3, 0.2], 2, 3) and not could_stop_early([0.1], 2, 3)
+    assert could_stop_early([0.1, 0.2], 2, 3) and could_stop_early([0.3, 0.2], 5, 3)  # oldest pending
 
 
 def test_the_early_stopping_rule_waits_the_patience_it_is_given():

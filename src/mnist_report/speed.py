@@ -91,109 +91,133 @@ def product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.n
 
 # --------------------------------------------------------------------- validations on two threads
 
-#: How many validations' training accuracies one pass over the training set computes: it starts
-#: once FEWEST_WEIGHTS_PER_PASS weight matrices wait (any number at the end of the run) and takes at
-#: most MOST_WEIGHTS_PER_PASS. Each block of the training set (800 kB, which stays in the core's
-#: 2 MB L2 cache) is multiplied by every weight matrix of the pass before the next block is read:
-#: one pass over the 125 MB set per group instead of one per validation. Measured on the Intel Xeon
-#: (AVX-512, 2 cores), per validation: 14.6 ms alone, 10.3 for 2, 8.8 for 3, 8.5 for 4, 8.2 for 5,
-#: 7.9 for 8 (6.3 with the block always in cache). Until enough wait, the worker helps with the
-#: validation sets' blocks instead of making small passes.
+#: How many weight matrices one pass over a data set multiplies. Each block of the set (800 kB,
+#: which stays in the core's 2 MB L2 cache) is multiplied by every weight matrix of the pass before
+#: the next block is read: one pass over the 125 MB training set (63 MB validation set) per group
+#: instead of one per validation. Measured on the Intel Xeon (AVX-512, 2 cores), training set, per
+#: weight matrix: 14.6 ms alone, 10.3 for 2, 8.8 for 3, 8.5 for 4, 8.2 for 5, 7.9 for 8 (6.3 with the
+#: block always in cache). A pass for training accuracies waits until FEWEST_WEIGHTS_PER_PASS are
+#: waiting (any number at the end of the run): until then the worker helps with the validation set.
 FEWEST_WEIGHTS_PER_PASS = 4
 MOST_WEIGHTS_PER_PASS = 8
 
 
 @dataclass(eq=False)
 class Pass:
-    """One pass over the training set: the training accuracies of up to ``MOST_WEIGHTS_PER_PASS``
-    validations. ``logits[j]`` (N, K) is ``X w_j``, filled block by block."""
+    """One pass over a data set ``X`` (N, 785): ``logits[j] = X w_j`` (N, K) for each weight matrix,
+    filled block by block (``blocks``, the row ranges of :func:`product`), by either thread."""
 
+    X: np.ndarray
+    blocks: list[slice]
     weights: list[np.ndarray]
     logits: np.ndarray  # (len(weights), N, K)
     todo: list[int]  # indices of the blocks not yet taken, the next last
     unfinished: int  # blocks not yet done
-    accuracies: list[float] | None = None  # once every block is done
+    training: bool  # a pass over the training set, for accuracies (else over the validation set)
+    accuracies: list[float] | None = None  # training passes: once every block is done
+
+    @classmethod
+    def over(cls, X: np.ndarray, blocks: list[slice], weights: list[np.ndarray], training: bool) -> Pass:
+        todo = list(range(len(blocks)))[::-1]
+        logits = np.empty((len(weights), len(X), weights[0].shape[1]))
+        return cls(X, blocks, weights, logits, todo, len(todo), training)
 
 
 class Validations:
-    """Runs the validations of one run on two threads: the caller's and one worker.
+    """Computes the validations of one run on two threads, the caller's and one worker, in groups.
 
     A validation needs ``z = X w`` for the validation set (10000 x 785) and the training set
-    (20000 x 785). Early stopping needs the validation loss at once; nothing needs the training
-    accuracy before the run ends. So:
+    (20000 x 785): two passes over 190 MB, which memory bandwidth limits. :meth:`validate` only
+    copies the weights; their figures are computed later, several weight matrices per pass (:class:`Pass`):
 
-    - the validation set's product is cut into the blocks of :func:`product` on each half of it
-      (:func:`row_ranges`), and both threads take blocks until none is left;
-    - the validation's weights (a copy) then wait for their training accuracy, which the worker
-      computes in passes (:class:`Pass`) over the training set: a pass takes the weight matrices
-      waiting (``FEWEST_WEIGHTS_PER_PASS`` to ``MOST_WEIGHTS_PER_PASS``) and multiplies each block
-      of the training set by each of them in turn, while the caller's thread goes on with SGD. The worker takes validation
-      blocks first, between the blocks of a pass, since the caller waits for them.
+    - validation loss and accuracy, by both threads, when :meth:`flush` asks for them: at the end of
+      each epoch, when ``MOST_WEIGHTS_PER_PASS`` wait, and whenever early stopping could end the run
+      on the validation losses known so far (the trainer's ``could_stop_early``); so early stopping
+      decides at the step of its validation, on exact figures, as if each validation came at once;
+    - training accuracy, which nothing needs before the run ends: by the worker while the caller's
+      thread goes on with SGD, in passes of ``FEWEST_WEIGHTS_PER_PASS`` to ``MOST_WEIGHTS_PER_PASS``
+      weight matrices; the worker takes validation blocks first, since the caller waits for them.
 
     Deterministic all the same, to the bit: every block is the same ``matmul`` call, with the same
-    rows, as in :func:`product`, whichever thread runs it and whenever (the grouping into passes
-    depends on timing; no number does), and each accuracy is ``accuracy_from_logits`` of the whole
-    set's logits; the accuracies reach the history in the order of their validations. Every product
-    runs on one core, so the two threads keep both cores busy. Use as a context manager: leaving it
-    normally finishes the training accuracies (the caller's thread helps) and appends them to the
-    history; leaving it with an exception stops the worker after its current block and drops them.
-    An exception on the worker is raised on the caller's thread at its next validation or on leaving.
+    rows, as in :func:`product` (of each half of the validation set, the split of earlier versions;
+    of the whole training set), whichever thread runs it and whenever; the grouping into passes
+    depends on timing, no number does. Each figure is the model's expression on the whole set's
+    logits, and reaches the history in the order of the validations. Every product runs on one core,
+    so the two threads keep both cores busy. Use as a context manager: leaving it normally finishes
+    every figure (both threads) and appends it to the history; leaving it with an exception stops the
+    worker after its current block and drops what is not done. An exception on the worker is raised
+    on the caller's thread when it next waits for the worker, flushes or leaves.
     """
 
     def __init__(self, model: LinearModel, train_set: Split, val_set: Split, history: History):
         self.model, self.train_set, self.val_set, self.history = model, train_set, val_set, history
         K, N = model.w.shape
         num_val, half = len(val_set.X), len(val_set.X) // 2
-        # The blocks of product() on each half of the validation set (the split of earlier versions,
-        # which decides the bits of the validation losses).
         self.val_blocks = row_ranges(half, K, N) + row_ranges(num_val - half, K, N, start=half)
         self.train_blocks = row_ranges(len(train_set.X), K, N)
+        self.val_waiting: list[tuple[int, np.ndarray]] = []  # (step, weights) without validation figures yet
         self.changed = threading.Condition()  # guards everything below; notified on every change
-        self.val_todo: list[tuple[slice, np.ndarray, np.ndarray]] = []  # (rows, w, z_val) not yet taken
-        self.val_unfinished = 0  # blocks of the current validation not yet done
-        self.waiting: list[np.ndarray] = []  # weights whose training accuracy no pass has taken yet
-        self.passes: list[Pass] = []  # in order; a pass leaves when its accuracies reach the history
+        self.val_pass: Pass | None = None  # the validation pass the caller waits for, if any
+        self.train_waiting: list[np.ndarray] = []  # weights whose training accuracy no pass has taken yet
+        self.train_passes: list[Pass] = []  # in order; a pass leaves when its accuracies reach the history
         self.error: BaseException | None = None  # the worker's, raised on the caller's thread
-        self.finishing = False  # the run has ended: passes take any number of weights
+        self.finishing = False  # the run has ended: training passes take any number of weights
         self.closing = False
         self.worker = threading.Thread(target=self.work, name="validation", daemon=True)
         self.worker.start()
 
     # ---- the caller's side
 
+    @property
+    def pending(self) -> int:
+        """The number of validations whose validation loss is not in the history yet."""
+        return len(self.val_waiting)
+
     def validate(self, step: int) -> None:
-        """Appends the validation loss and accuracy of the current weights, after ``step``, to the
-        history, and queues their training accuracy."""
+        """Queues the validation of the current weights, after ``step``: a copy of them."""
         w = self.model.w.copy()
-        z_val = np.empty((len(self.val_set.X), w.shape[1]))
+        self.val_waiting.append((step, w))
         with self.changed:
-            self.raise_worker_error()
-            self.val_todo = [(rows, w, z_val) for rows in self.val_blocks]
-            self.val_unfinished = len(self.val_todo)
+            self.train_waiting.append(w)
             self.changed.notify_all()
-        self.help_until(lambda: self.val_unfinished == 0, training_too=False)
-        self.history.val_step.append(step)
-        self.history.val_loss.append(self.model.loss_from_logits(z_val, self.val_set.Y))
-        self.history.val_accuracy.append(self.model.accuracy_from_logits(z_val, self.val_set.Y))
+        if len(self.val_waiting) >= MOST_WEIGHTS_PER_PASS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Computes the validation loss and accuracy of every queued validation, on both threads, and
+        appends them (and the training accuracies done so far) to the history."""
+        if self.val_waiting:
+            steps, weights = zip(*self.val_waiting)
+            self.val_waiting.clear()
+            val_pass = Pass.over(self.val_set.X, self.val_blocks, list(weights), training=False)
+            with self.changed:
+                self.raise_worker_error()
+                self.val_pass = val_pass
+                self.changed.notify_all()
+            self.help_until(lambda: val_pass.unfinished == 0, training_too=False)
+            with self.changed:
+                self.val_pass = None
+            for step, z_val in zip(steps, val_pass.logits):
+                self.history.val_step.append(step)
+                self.history.val_loss.append(self.model.loss_from_logits(z_val, self.val_set.Y))
+                self.history.val_accuracy.append(self.model.accuracy_from_logits(z_val, self.val_set.Y))
         with self.changed:
-            self.waiting.append(w)
             self.collect()
-            self.changed.notify_all()
 
     def finish(self) -> None:
-        """Computes the training accuracies still waiting or in a pass, on both threads, and appends
-        them to the history."""
+        """Computes every figure still queued, on both threads, and appends it to the history."""
+        self.flush()
         with self.changed:
             self.finishing = True
             self.changed.notify_all()
-        self.help_until(lambda: not self.waiting and all(p.accuracies is not None for p in self.passes),
+        self.help_until(lambda: not self.train_waiting and all(p.accuracies is not None for p in self.train_passes),
                         training_too=True)
         with self.changed:
             self.collect()
 
     def help_until(self, done: Callable[[], bool], training_too: bool) -> None:
-        """Runs blocks on the caller's thread (validation blocks; pass blocks too if ``training_too``)
-        until ``done()``, waiting for the worker when no block is left to take."""
+        """Runs blocks on the caller's thread (validation blocks; training blocks too if
+        ``training_too``) until ``done()``, waiting for the worker when no block is left to take."""
         while True:
             with self.changed:
                 task = None
@@ -205,13 +229,13 @@ class Validations:
                     self.changed.wait()
                 if task is None:
                     return
-            self.run(task)
+            self.run(*task)
 
     def collect(self) -> None:
         """(Under the lock.) Appends the training accuracies of the finished passes to the history,
         in order."""
-        while self.passes and self.passes[0].accuracies is not None:
-            self.history.train_accuracy.extend(self.passes.pop(0).accuracies)
+        while self.train_passes and self.train_passes[0].accuracies is not None:
+            self.history.train_accuracy.extend(self.train_passes.pop(0).accuracies)
 
     def raise_worker_error(self) -> None:
         if self.error is not None:
@@ -232,7 +256,7 @@ class Validations:
                         self.changed.wait()
                 if task is None:  # closing
                     return
-                self.run(task)
+                self.run(*task)
         except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, which raises it
             with self.changed:
                 self.error = error
@@ -240,47 +264,39 @@ class Validations:
 
     # ---- the blocks, on either thread
 
-    def take(self, training_too: bool) -> tuple | None:
-        """(Under the lock.) Returns the next block to run, or None: a validation block if any;
-        else, if ``training_too``, a block of the latest pass, starting a new pass once every block
-        of the latest is taken, if enough weights are waiting."""
-        if self.val_todo:
-            return ("validation", *self.val_todo.pop())
+    def take(self, training_too: bool) -> tuple[Pass, int] | None:
+        """(Under the lock.) Returns the next block to run, as (pass, block index), or None: a block of
+        the validation pass if any; else, if ``training_too``, a block of the latest training pass,
+        starting a new one once every block of the latest is taken, if enough weights are waiting."""
+        if self.val_pass is not None and self.val_pass.todo:
+            return self.val_pass, self.val_pass.todo.pop()
         if not training_too:
             return None
-        enough = len(self.waiting) >= (1 if self.finishing else FEWEST_WEIGHTS_PER_PASS)
-        if (not self.passes or not self.passes[-1].todo) and enough:
-            weights = self.waiting[:MOST_WEIGHTS_PER_PASS]
-            del self.waiting[:MOST_WEIGHTS_PER_PASS]
-            logits = np.empty((len(weights), len(self.train_set.X), weights[0].shape[1]))
-            todo = list(range(len(self.train_blocks)))[::-1]
-            self.passes.append(Pass(weights, logits, todo, unfinished=len(todo)))
-            if not todo:  # no training samples (train() refuses them): nothing to wait for
-                self.passes[-1].accuracies = [self.model.accuracy_from_logits(z, self.train_set.Y) for z in logits]
-        if self.passes and self.passes[-1].todo:
-            latest = self.passes[-1]
-            return ("training", latest, latest.todo.pop())
+        latest = self.train_passes[-1] if self.train_passes else None
+        enough = len(self.train_waiting) >= (1 if self.finishing else FEWEST_WEIGHTS_PER_PASS)
+        if (latest is None or not latest.todo) and enough:
+            weights = self.train_waiting[:MOST_WEIGHTS_PER_PASS]
+            del self.train_waiting[:MOST_WEIGHTS_PER_PASS]
+            latest = Pass.over(self.train_set.X, self.train_blocks, weights, training=True)
+            self.train_passes.append(latest)
+            if not latest.todo:  # no training samples (train() refuses them): nothing to wait for
+                latest.accuracies = [self.model.accuracy_from_logits(z, self.train_set.Y) for z in latest.logits]
+        if latest is not None and latest.todo:
+            return latest, latest.todo.pop()
         return None
 
-    def run(self, task: tuple) -> None:
+    def run(self, this_pass: Pass, index: int) -> None:
         """Runs one block taken by ``take`` (without the lock, so that the other thread goes on) and
-        records that it is done; the thread that does a pass's last block computes its accuracies."""
-        kind, *arguments = task
-        if kind == "validation":
-            rows, w, z_val = arguments
-            np.matmul(self.val_set.X[rows], w, out=z_val[rows])
-            with self.changed:
-                self.val_unfinished -= 1
-                self.changed.notify_all()
-            return
-        this_pass, index = arguments
-        rows = self.train_blocks[index]
-        X = self.train_set.X[rows]
+        records that it is done; the thread that does a training pass's last block computes its
+        accuracies."""
+        rows = this_pass.blocks[index]
+        X = this_pass.X[rows]
         for w, z in zip(this_pass.weights, this_pass.logits):
             np.matmul(X, w, out=z[rows])
         with self.changed:
             this_pass.unfinished -= 1
-            last = this_pass.unfinished == 0
+            last = this_pass.training and this_pass.unfinished == 0
+            self.changed.notify_all()
         if last:
             accuracies = [self.model.accuracy_from_logits(z, self.train_set.Y) for z in this_pass.logits]
             with self.changed:
