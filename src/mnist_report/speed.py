@@ -96,10 +96,12 @@ def product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.n
 #: the next block is read: one pass over the 125 MB training set (63 MB validation set) per group
 #: instead of one per validation. Measured on the Intel Xeon (AVX-512, 2 cores), training set, per
 #: weight matrix: 14.6 ms alone, 10.3 for 2, 8.8 for 3, 8.5 for 4, 8.2 for 5, 7.9 for 8 (6.3 with the
-#: block always in cache). A pass for training accuracies waits until FEWEST_WEIGHTS_PER_PASS are
-#: waiting (any number at the end of the run): until then the worker helps with the validation set.
+#: block always in cache); with other work on the machine, 9.0 for 4, 8.5 for 8, 7.9 for 16. A pass
+#: for training accuracies waits until FEWEST_WEIGHTS_PER_PASS are waiting (any number at the end of
+#: the run): until then the worker helps with the validation set; a worker that falls behind
+#: catches up in larger passes.
 FEWEST_WEIGHTS_PER_PASS = 4
-MOST_WEIGHTS_PER_PASS = 8
+MOST_WEIGHTS_PER_PASS = 16
 
 
 @dataclass(eq=False)
