@@ -6,7 +6,9 @@ import warnings
 import numpy as np
 import pytest
 
-from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax, sigmoid, softmax
+from mnist_report.models import (
+    LogisticRegression, SoftmaxRegression, log_softmax, mean, shifted_exponentials, sigmoid, softmax,
+)
 from mnist_report.speed import SMALL_PRODUCT, product, row_blocks
 
 
@@ -206,3 +208,28 @@ def test_softmax_loss_and_correct_equal_their_definitions_to_the_bit():
     correct = SoftmaxRegression.correct(z, Y)
     np.testing.assert_array_equal(correct, np.argmax(z, axis=1) == np.argmax(Y, axis=1))
     assert correct[:25].all() and not correct[25:50].any()
+
+
+@pytest.mark.parametrize("length", [1, 7, 8, 9, 127, 128, 129, 1000, 10000])
+def test_mean_is_numpys_mean_to_the_bit(length):
+    # Pairwise summation changes its order at 8 and 128 terms: lengths on both sides of each.
+    rng = np.random.default_rng(length)
+    values = rng.normal(0, 1, length) * 10.0 ** rng.integers(-8, 8, length)
+    assert mean(values).hex() == float(np.mean(values)).hex()
+
+
+@pytest.mark.parametrize("l2_lambda", [0.0, 0.3])
+def test_softmax_step_equals_the_operations_it_fuses_to_the_bit(l2_lambda):
+    # loss_and_gradient works in place; the reference is the plain sequence of the same operations:
+    # shifted exponentials, log_softmax, the mean of the picked log-probabilities, softmax, the
+    # gradient with its penalty term (2 * 0 * w included when lambda = 0).
+    rng = np.random.default_rng(12)
+    X, Y = random_problem(10, rng, num_samples=128, num_inputs=785)
+    model = SoftmaxRegression(l2_lambda=l2_lambda, num_inputs=785)
+    model.w = rng.normal(0, 0.5, model.w.shape)
+    loss, gradient = model.loss_and_gradient(X, Y)
+    shifted, e, total = shifted_exponentials(product(X, model.w))
+    expected_loss = float(-np.mean(np.einsum("nk,nk->n", Y, shifted - np.log(total))))
+    expected_gradient = product(X.T, Y - e / total) / -128 + 2 * l2_lambda * model.w
+    assert loss.hex() == expected_loss.hex()
+    np.testing.assert_array_equal(gradient, expected_gradient)  # +0 and -0 count as equal here

@@ -1,14 +1,18 @@
 """The training loop: batching, shuffling, validation schedule, early stopping, divergence."""
 
+import itertools
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from mnist_report.data import Split
 from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax
+from mnist_report.speed import product
 from mnist_report.trainer import (
-    DivergedError, batches, epoch_order, final_metrics, should_stop_early, train, validation_interval,
+    DivergedError, batches, could_stop_early, epoch_order, final_metrics, should_stop_early, train,
+    validation_interval,
 )
 
 
@@ -108,6 +112,29 @@ def test_training_matches_a_hand_written_sgd_loop():
     assert result.steps == 24
 
 
+@pytest.mark.parametrize("task", ["binary", "softmax"])
+def test_a_run_without_penalty_takes_the_steps_of_the_full_formula_to_the_bit(task):
+    # Without a penalty the model leaves out the term 2 * 0 * w (+-0), and the trainer scales the
+    # gradient in place: the weights must be those of w - learning_rate * (gradient + 2 * 0 * w),
+    # byte for byte, the signs of zeros included. A column of zeros makes some gradients exactly +-0.
+    rng = np.random.default_rng(8)
+    train_set = synthetic_split(96, rng, task=task)
+    X = train_set.X.copy()
+    X[:, 2] = 0.0
+    train_set = Split(X, train_set.Y, train_set.labels)
+    model_class = SoftmaxRegression if task == "softmax" else LogisticRegression
+    model = model_class(num_inputs=8)
+    train(model, train_set, train_set, learning_rate=0.3, epochs=3, batch_size=16, shuffle=False,
+          early_stopping=False, **ORIGINAL_RULE, seed=0)
+    replay = model_class(num_inputs=8)
+    for step in range(18):
+        X_batch, Y_batch = X[(step % 6) * 16:(step % 6) * 16 + 16], train_set.Y[(step % 6) * 16:(step % 6) * 16 + 16]
+        Yhat = replay.forward(X_batch)
+        gradient = -product(X_batch.T, Y_batch - Yhat) / 16 + 2 * 0.0 * replay.w
+        replay.w = replay.w - 0.3 * gradient
+    assert (model.w[2] == 0).all() and model.w.tobytes() == replay.w.tobytes()
+
+
 def test_early_stopping_keeps_last_weights_and_reports_zero_based_epoch():
     rng = np.random.default_rng(0)
     train_set, val_set = synthetic_split(64, rng), synthetic_split(40, rng)
@@ -153,9 +180,10 @@ def test_batch_larger_than_training_set_is_refused():
 
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_each_validation_is_that_of_the_weights_of_its_step(early_stopping):
-    # Validations run on two threads (half the validation set each, then the training accuracy on
-    # the second thread, from a copy of the weights, while SGD goes on). Replayed here step by step
-    # in one thread, each figure must be that of the weights of its step.
+    # Validations run on two threads (the validation set's blocks shared between them; the training
+    # accuracies on the second thread, several validations' weights per pass over the training set,
+    # while SGD goes on). Replayed here step by step in one thread, each figure must be that of the
+    # weights of its step, in the order of the steps.
     rng = np.random.default_rng(4)
     train_set, val_set = synthetic_split(400, rng, task="softmax"), synthetic_split(60, rng, task="softmax")
     if early_stopping:  # validation labels that training does not learn: the run stops early
@@ -182,8 +210,9 @@ def test_each_validation_is_that_of_the_weights_of_its_step(early_stopping):
     assert history.val_accuracy == expected_val_accuracy
     np.testing.assert_allclose(history.val_loss, expected_val_loss, rtol=1e-12)
     assert 0.3 < min(expected) < max(expected) <= 1  # the accuracies vary: the check can fail
-    # During training, at most the latest validation's accuracy is still being computed.
-    assert all(count >= (epoch + 1) * 5 - 1 for epoch, count in enumerate(seen))
+    # During training the training accuracies may lag behind the validations (5 an epoch), never
+    # run ahead of them; the history holds all of them when train returns (above).
+    assert seen == sorted(seen) and all(count <= (epoch + 1) * 5 for epoch, count in enumerate(seen))
 
 
 def test_a_run_that_ends_with_an_error_leaves_no_thread_behind():
@@ -197,11 +226,18 @@ def test_a_run_that_ends_with_an_error_leaves_no_thread_behind():
 
 
 def test_an_error_on_the_worker_thread_ends_the_run_with_it_and_no_thread_behind(monkeypatch):
-    # The training accuracy is the worker's job (model.accuracy with a copy of the weights).
-    def failing_accuracy(model, X, Y, w=None):
-        raise MemoryError("worker could not allocate")
+    # The training accuracies are mostly the worker's job (model.correct_count on blocks of the
+    # training set); the replacement fails there only, as an allocation might on that thread, and
+    # slows the caller's thread so that the worker surely gets its share of the blocks.
+    correct_count = SoftmaxRegression.correct_count
 
-    monkeypatch.setattr(SoftmaxRegression, "accuracy", failing_accuracy)
+    def failing_on_the_worker(z, Y):
+        if threading.current_thread() is not threading.main_thread():
+            raise MemoryError("worker could not allocate")
+        time.sleep(0.01)
+        return correct_count(z, Y)
+
+    monkeypatch.setattr(SoftmaxRegression, "correct_count", staticmethod(failing_on_the_worker))
     rng = np.random.default_rng(0)
     train_set, val_set = synthetic_split(64, rng, task="softmax"), synthetic_split(20, rng, task="softmax")
     before = threading.active_count()
@@ -209,6 +245,26 @@ def test_an_error_on_the_worker_thread_ends_the_run_with_it_and_no_thread_behind
         train(SoftmaxRegression(num_inputs=8), train_set, val_set, learning_rate=0.1, epochs=3, batch_size=8,
               shuffle=False, early_stopping=False, **ORIGINAL_RULE, seed=0)
     assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("patience", [1, 2, 3])
+def test_losses_known_so_far_rule_out_early_stopping_only_when_no_pending_losses_could_trigger_it(patience):
+    # Every sequence of up to 6 losses from {0.1, 0.2, 0.3, nan} (ties and nan included), split
+    # into known and pending at each point: when could_stop_early says no, the rule must say no
+    # for every value the pending losses could take; with nothing pending the two agree.
+    values = [0.1, 0.2, 0.3, float("nan")]
+    for length in range(1, 7):
+        for losses in itertools.product(values, repeat=length):
+            for known in range(length + 1):
+                pending = length - known
+                if not could_stop_early(list(losses[:known]), pending, patience):
+                    assert not any(should_stop_early(list(losses[:known]) + list(rest), patience)
+                                   for rest in itertools.product(values, repeat=pending))
+                if pending == 0:
+                    assert could_stop_early(list(losses), 0, patience) == should_stop_early(list(losses), patience)
+    # And it does rule some out: a loss below the oldest, or too few losses.
+    assert not could_stop_early([0.3, 0.2], 2, 3) and not could_stop_early([0.1], 2, 3)
+    assert could_stop_early([0.1, 0.2], 2, 3) and could_stop_early([0.3, 0.2], 5, 3)  # oldest pending
 
 
 def test_the_early_stopping_rule_waits_the_patience_it_is_given():

@@ -19,6 +19,13 @@ import numpy as np
 from mnist_report.speed import product  # A @ B, in row blocks (same sums; see speed.py)
 
 
+def mean(values: np.ndarray) -> float:
+    """Returns the mean of a 1-D float64 array: ``np.mean(values)`` to the bit (the same pairwise
+    ``np.add.reduce``, then the same division by the count), without its Python layers (~5 us, which
+    count at every step)."""
+    return float(np.add.reduce(values) / values.shape[0])
+
+
 def log_sigmoid(z: np.ndarray) -> np.ndarray:
     """Returns ``ln sigma(z) = -ln(1 + e^-z)``, finite for every finite ``z`` (no overflow)."""
     return -np.logaddexp(0.0, -z)
@@ -74,11 +81,20 @@ class LinearModel:
 
     def gradient(self, X: np.ndarray, Y: np.ndarray, Yhat: np.ndarray) -> np.ndarray:
         """Returns ``dJ/dw = -(1/N) X^T (Y - Yhat) + 2 lambda w``   (785, K), given ``Yhat = forward(X)``."""
-        gradient = product(X.T, Y - Yhat)
+        return self.gradient_from_residual(X, Y - Yhat)
+
+    def gradient_from_residual(self, X: np.ndarray, residual: np.ndarray) -> np.ndarray:
+        """Returns ``dJ/dw = -(1/N) X^T residual + 2 lambda w``   (785, K), given ``residual = Y - Yhat``
+        (N, K); a new array, which the caller may change in place."""
+        gradient = product(X.T, residual)
         # In place on the product's buffer, which saves two 785 x K temporaries a step; dividing by -N
         # is -(...)/N to the bit (rounding is symmetric in sign).
         gradient /= -X.shape[0]
-        gradient += 2 * self.l2_lambda * self.w
+        # Without a penalty the term is 0 * w = +-0, which changes no weight: it could only turn a
+        # -0 of the gradient into +0, and w - (+-0) is w for every w the trainer meets (it starts at
+        # +0, and x - y rounds to -0 only for x = -0).
+        if self.l2_lambda:
+            gradient += 2 * self.l2_lambda * self.w
         return gradient
 
     def loss_and_gradient(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -94,7 +110,14 @@ class LinearModel:
     @classmethod
     def accuracy_from_logits(cls, z: np.ndarray, Y: np.ndarray) -> float:
         """Returns the fraction of samples whose prediction from the logits ``z`` equals the target."""
-        return float(np.mean(cls.correct(z, Y)))
+        # count / N is np.mean of the booleans to the bit: their sum is an exact integer, then one
+        # correctly rounded division. Counting is ~3x faster than averaging in floats.
+        return cls.correct_count(z, Y) / len(z) if len(z) else float("nan")  # np.mean's nan for no samples
+
+    @classmethod
+    def correct_count(cls, z: np.ndarray, Y: np.ndarray) -> int:
+        """Returns the number of samples whose prediction from the logits ``z`` equals the target."""
+        return int(np.count_nonzero(cls.correct(z, Y)))
 
     @staticmethod
     def activation(z: np.ndarray) -> np.ndarray:
@@ -146,11 +169,21 @@ class SoftmaxRegression(LinearModel):
         return softmax(z)
 
     def loss_and_gradient(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
-        """Returns ``(C, dJ/dw)`` on the batch (X, Y); the loss and ``Yhat`` share their exponentials
-        (the operations of ``log_softmax`` and ``softmax``, done once: the same bits)."""
-        shifted, e, total = shifted_exponentials(self.logits(X))
-        loss = float(-np.mean(np.einsum("nk,nk->n", Y, shifted - np.log(total))))
-        return loss, self.gradient(X, Y, e / total)
+        """Returns ``(C, dJ/dw)`` on the batch (X, Y); the loss and ``Yhat`` share their exponentials.
+
+        The operations of ``shifted_exponentials``, ``log_softmax``, ``softmax``, ``loss_from_logits``
+        and ``gradient``, each done once, in place on the buffers this method allocates: the same
+        bits, without their six temporaries.
+        """
+        z = self.logits(X)
+        np.subtract(z, z.max(axis=1, keepdims=True), out=z)  # z - max z
+        e = np.exp(z)
+        total = e.sum(axis=1, keepdims=True)
+        np.subtract(z, np.log(total), out=z)  # ln yhat
+        loss = -mean(np.einsum("nk,nk->n", Y, z))
+        np.divide(e, total, out=e)  # yhat
+        np.subtract(Y, e, out=e)  # Y - yhat
+        return loss, self.gradient_from_residual(X, e)
 
     @staticmethod
     def loss_from_logits(z: np.ndarray, Y: np.ndarray) -> float:
@@ -159,7 +192,7 @@ class SoftmaxRegression(LinearModel):
         # sum_k y_k ln yhat_k per sample as an einsum: ~4x faster than sum(Y * ..., axis=1), whose
         # 10-term row reductions are slow in NumPy. Exact: with one-hot Y each sum is one term plus
         # exact zeros, the same in any order.
-        return float(-np.mean(np.einsum("nk,nk->n", Y, log_softmax(z))))
+        return -mean(np.einsum("nk,nk->n", Y, log_softmax(z)))
 
     @staticmethod
     def correct(z: np.ndarray, Y: np.ndarray) -> np.ndarray:

@@ -79,6 +79,20 @@ def should_stop_early(val_loss: list[float], patience: int) -> bool:
     return all(oldest <= loss for loss in after)
 
 
+def could_stop_early(val_loss: list[float], pending: int, patience: int) -> bool:
+    """Returns False when the validation losses known so far, ``val_loss``, already rule out
+    :func:`should_stop_early` for the losses of ``pending`` more validations after them, whatever
+    those are: one of the known losses after the oldest of the last ``patience + 1`` is not >= it.
+    Returns True when the rule needs the pending losses (or, with none pending, when it holds)."""
+    count = len(val_loss) + pending
+    if count < patience + 1:
+        return False
+    oldest = count - (patience + 1)
+    if oldest >= len(val_loss):  # the oldest itself is pending
+        return True
+    return all(val_loss[oldest] <= loss for loss in val_loss[oldest + 1:])
+
+
 def steps_per_epoch(num_samples: int, batch_size: int) -> int:
     """Returns the SGD steps of one epoch: ``num_samples // batch_size`` (the last partial batch dropped)."""
     return num_samples // batch_size
@@ -101,9 +115,12 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
     the original's. Early stopping keeps the weights of the moment it stops.
     Raises DivergedError at the first step whose training loss or updated weights are inf or NaN.
     ``on_epoch`` sees the history at the end of each epoch, where ``train_accuracy`` may still lack
-    the latest validation's entry (see Validations); it is complete when ``train`` returns.
+    the entries of the latest validations (see Validations); it is complete when ``train`` returns.
     A validation follows every :func:`validation_interval` steps; early stopping ends the run when
-    :func:`should_stop_early` with ``early_stopping_patience``.
+    :func:`should_stop_early` with ``early_stopping_patience``. Validations are computed in groups
+    (Validations), by the end of their epoch; early stopping asks for them at once whenever
+    :func:`could_stop_early` says the losses known so far do not decide the rule, so that it stops
+    at the same step as if every validation were computed at once.
     """
     X, Y = train_set.X, train_set.Y
     num_samples = X.shape[0]
@@ -121,20 +138,25 @@ def train(model: LinearModel, train_set: Split, val_set: Split, *, learning_rate
                 # Overflow is not warned about but caught: a non-finite loss or weight ends the run below.
                 with np.errstate(over="ignore", invalid="ignore"):
                     loss, gradient = model.loss_and_gradient(X_batch, Y_batch)
-                    model.w -= learning_rate * gradient
+                    gradient *= learning_rate  # the step, in place: the same bits as learning_rate * gradient
+                    model.w -= gradient
                 if not (math.isfinite(loss) and np.isfinite(model.w).all()):
                     raise DivergedError(f"diverged at step {step} (epoch {epoch}): training loss {loss}, "
                                         f"largest |weight| {np.abs(model.w).max()}")
                 history.train_loss.append(loss)
                 if step % interval == 0:
-                    validations.validate(step)
-                    if early_stopping and should_stop_early(history.val_loss, early_stopping_patience):
-                        early_stop_epoch = epoch
-                        break
+                    validations.validate(step)  # queued: computed at the end of the epoch, or now if needed
+                    if early_stopping and could_stop_early(history.val_loss, validations.pending,
+                                                           early_stopping_patience):
+                        validations.flush()
+                        if should_stop_early(history.val_loss, early_stopping_patience):
+                            early_stop_epoch = epoch
+                            break
                 step += 1
             if early_stop_epoch is not None:
                 step += 1  # the step that stopped the run was taken
                 break
+            validations.flush()
             if on_epoch is not None:
                 on_epoch(epoch, history)
     return TrainingResult(history, early_stop_epoch=early_stop_epoch, steps=step,
