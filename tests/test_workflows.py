@@ -179,18 +179,37 @@ def worker_log(project: Project) -> str:
     return "\n".join(f"--- {log}\n{log.read_text(errors='replace')[-3000:]}" for log in logs) or "(no worker log)"
 
 
-def wait_for_queue(project: Project, timeout: float) -> None:
-    """Waits until the queue's worker has started and then exited: it exits by itself about ten
-    seconds after the queue is empty. No dvc command runs meanwhile: `dvc exp show` while a queued
-    experiment is being collected can hang (seen here once, for ten minutes, on a lock)."""
+def finished_tasks(project: Project) -> list[str]:
+    """The states (SUCCESS, FAILURE, ...) of the queue's finished tasks, one per experiment, as Celery
+    records them in its result files once a task (run, collect, clean up) has returned."""
+    states = []
+    for result in sorted((project.root / ".dvc" / "tmp" / "exps" / "celery" / "result").glob("celery-task-meta-*")):
+        try:
+            states.append(json.loads(result.read_text(encoding="utf-8"))["status"])
+        except (OSError, ValueError, KeyError):
+            continue  # being written
+    return [state for state in states if state in ("SUCCESS", "FAILURE", "REVOKED")]
+
+
+def wait_for_queue(project: Project, tasks: int, timeout: float) -> None:
+    """Waits until the queue's worker has started and finished ``tasks`` tasks, then stops it with
+    `dvc queue stop` and waits until it has exited. Left alone, the worker would exit by itself only
+    about ten seconds after the queue is empty (DVC's Celery worker polls with a fixed timeout). No
+    dvc command runs while a task runs: `dvc exp show` while a queued experiment is being collected
+    can hang (seen here once, for ten minutes, on a lock)."""
     records = project.root / ".dvc" / "tmp" / "exps" / "celery"
     deadline = time.monotonic() + timeout
     while not list(records.glob("dvc-exp-worker-*.json")):
         assert time.monotonic() < deadline, f"no queue worker started\n{worker_log(project)}"
         time.sleep(0.5)
-    while queue_processes(project):
+    while len(finished_tasks(project)) < tasks and queue_processes(project):
         assert time.monotonic() < deadline, f"the sweep did not finish within {timeout:g} s\n{worker_log(project)}"
-        time.sleep(1)
+        time.sleep(0.5)
+    if queue_processes(project):
+        project.dvc("queue", "stop", timeout=60)
+    while queue_processes(project):
+        assert time.monotonic() < deadline, f"the queue's worker did not stop within {timeout:g} s\n{worker_log(project)}"
+        time.sleep(0.5)
 
 
 def stop_queue(project: Project) -> None:
@@ -221,7 +240,7 @@ def test_queued_sweep_runs_with_queue_start(baseline, scratch):
 
     try:
         project.dvc("queue", "start", "-j", "1")
-        wait_for_queue(project, QUEUE_TIMEOUT)
+        wait_for_queue(project, len(SWEEP), QUEUE_TIMEOUT)
     finally:
         stop_queue(project)
     assert not queue_processes(project)
