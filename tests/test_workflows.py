@@ -136,13 +136,14 @@ def test_exp_run_show_apply(baseline, scratch):
 
 
 def readme_overrides() -> list[str]:
-    """The ``-S`` overrides of every ``dvc exp run`` command the README shows."""
+    """The ``-S`` overrides of every ``dvc exp run`` command the README shows, each once (the README
+    shows some in several places), in the order they first appear."""
     readme = (REPO / "README.md").read_text()
     commands = re.findall(r"^\$? ?(?:\(machine \w\) \$ )?(dvc exp run [^\n#]*)", readme, flags=re.MULTILINE)
     overrides = [shlex.split(command)[shlex.split(command).index("-S") + 1]
                  for command in commands if "-S" in shlex.split(command)]
     assert overrides, "the README shows dvc exp run -S"
-    return overrides
+    return list(dict.fromkeys(overrides))
 
 
 def test_every_exp_run_override_the_readme_shows_is_accepted(baseline, scratch):
