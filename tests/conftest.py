@@ -1,7 +1,8 @@
 """Fixtures of the workflow tests: the one-epoch copy of the project, built once per test session
 (once for all pytest-xdist workers, see :func:`workflow_project.built_once`) and shared by
 tests/test_workflows.py, tests/test_diff.py and tests/test_multi_machine.py (see
-tests/workflow_project.py). A test that changes a project works in its own copy."""
+tests/workflow_project.py), and the copies built from it once (a parameter changed, the queued
+sweep). A test that changes a project works in its own copy."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from workflow_project import (
-    Changed, Project, build_baseline, build_changed, built_once, module_scratch, remove_shared, remove_when_done,
+    Changed, Project, Swept, build_baseline, build_changed, build_swept, built_once, module_scratch, remove_shared,
+    remove_when_done,
 )
 
 
@@ -42,6 +44,14 @@ def changed(request, baseline, tmp_path_factory) -> Changed:
         return built
     copy = built.project.copy(module_scratch(request, tmp_path_factory, "changed") / "project")
     return dataclasses.replace(built, project=copy)
+
+
+@pytest.fixture(scope="session")
+def swept(request, baseline, tmp_path_factory) -> Swept:
+    """A copy of the baseline after the README's queued sweep (`dvc exp run --queue` of two learning
+    rates, `dvc queue start`), built once per session: tests/test_workflows.py checks the sweep,
+    tests/test_diff.py diffs against one of its experiments. Read-only: the tests copy it."""
+    return built_once(request, tmp_path_factory, "swept", lambda scratch: build_swept(baseline, scratch))
 
 
 # ------------------------------------------------------------------ how pytest-xdist shares the work
