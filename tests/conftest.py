@@ -67,16 +67,17 @@ RUN_APART = (
 )
 
 #: The units handed out first, in this order: the longest and those that need the baseline. The first
-#: worker builds the baseline and runs the queued sweep on it while the second runs test_faults.py,
-#: which does not need it; the units that need the baseline follow, and the short files fill the end.
-#: Units not named follow in collection order.
+#: worker builds the baseline and the queued sweep (``swept``) while the second runs test_faults.py,
+#: which needs neither; the units that need the baseline follow, the one that needs the sweep after
+#: them (so that no worker waits for it), and the short files fill the end. Units not named follow
+#: in collection order.
 FIRST = (
     "tests/test_workflows.py::test_queued_sweep_runs_with_queue_start",
     "tests/test_faults.py",
     "tests/test_multi_machine.py",
-    "tests/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
     "tests/test_diff.py",
     "tests/test_workflows.py::test_exp_run_show_apply",
+    "tests/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
     "tests/test_workflows.py",
     "tests/test_workflows.py::test_every_exp_run_override_the_readme_shows_is_accepted",
     "tests/test_hostile_params.py",
