@@ -83,10 +83,8 @@ def make_environment(scratch: Path) -> dict[str, str]:
     environment.update({
         "PATH": os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
         "PYTHONPATH": pythonpath,
-        # No PYTHONDONTWRITEBYTECODE: uv installs the venv without bytecode, and every `dvc` command
-        # would then compile DVC's modules again (about 1 s of CPU more per command, three times
-        # as much as a start from bytecode); the first command writes it for all the others. The
-        # project copy's src/__pycache__ is ignored by git (.gitignore) and is no DVC dependency.
+        # No PYTHONDONTWRITEBYTECODE: every `dvc` command would compile DVC's modules again (see
+        # tests/conftest.py). The copy's src/__pycache__ is ignored by git and is no DVC dependency.
         "DVC_GLOBAL_CONFIG_DIR": str(scratch / "dvc-global-config"),
         "DVC_SYSTEM_CONFIG_DIR": str(scratch / "dvc-system-config"),
         "DVC_SITE_CACHE_DIR": str(scratch / "dvc-site-cache"),
