@@ -192,6 +192,8 @@ case "${1:-}" in
     test)
         start_tex
         setup_python
+        # Python writes bytecode (uv installs none): hundreds of dvc and stage processes follow.
+        unset PYTHONDONTWRITEBYTECODE
         dvc repro download
         wait_tex
         # Every test, one test file at a time in each of as many processes as there are cores.

@@ -1,19 +1,32 @@
 """Fixtures of the workflow tests: the one-epoch copy of the project, built once per test session
 (once for all pytest-xdist workers, see :func:`workflow_project.built_once`) and shared by
 tests/test_workflows.py, tests/test_diff.py and tests/test_multi_machine.py (see
-tests/workflow_project.py). A test that changes a project works in its own copy."""
+tests/workflow_project.py), and the copies built from it once (a parameter changed, the queued
+sweep). A test that changes a project works in its own copy."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from workflow_project import (
-    Changed, Project, build_baseline, build_changed, built_once, module_scratch, remove_shared, remove_when_done,
+    Changed, Project, Swept, build_baseline, build_changed, build_swept, built_once, module_scratch, remove_shared,
+    remove_when_done,
 )
+
+
+# Bytecode is written, whatever the environment says: the suite starts a few hundred Python processes
+# (dvc commands, the pipeline's stages), and a venv that uv installed holds no .pyc files. With
+# PYTHONDONTWRITEBYTECODE set, each process compiled every module it imports again (`dvc status` takes
+# 1.6 s of CPU from source, 0.55 s from bytecode); now the first process writes the bytecode for
+# the others. Set here, in the controller before it starts the xdist workers, so that the workers
+# and every subprocess inherit it. The __pycache__ folders are ignored by git and are no DVC dependency.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 
 @pytest.fixture
@@ -44,6 +57,14 @@ def changed(request, baseline, tmp_path_factory) -> Changed:
     return dataclasses.replace(built, project=copy)
 
 
+@pytest.fixture(scope="session")
+def swept(request, baseline, tmp_path_factory) -> Swept:
+    """A copy of the baseline after the README's queued sweep (`dvc exp run --queue` of two learning
+    rates, `dvc queue start`), built once per session: tests/test_workflows.py checks the sweep,
+    tests/test_diff.py diffs against one of its experiments. Read-only: the tests copy it."""
+    return built_once(request, tmp_path_factory, "swept", lambda scratch: build_swept(baseline, scratch))
+
+
 # ------------------------------------------------------------------ how pytest-xdist shares the work
 
 #: Under ``--dist loadfile`` (bootstrap.sh test) each file is one unit of work, run by one worker (so a
@@ -57,16 +78,17 @@ RUN_APART = (
 )
 
 #: The units handed out first, in this order: the longest and those that need the baseline. The first
-#: worker builds the baseline and runs the queued sweep on it while the second runs test_faults.py,
-#: which does not need it; the units that need the baseline follow, and the short files fill the end.
-#: Units not named follow in collection order.
+#: worker builds the baseline and the queued sweep (``swept``) while the second runs test_faults.py,
+#: which needs neither; the units that need the baseline follow, the one that needs the sweep after
+#: them (so that no worker waits for it), and the short files fill the end. Units not named follow
+#: in collection order.
 FIRST = (
     "tests/test_workflows.py::test_queued_sweep_runs_with_queue_start",
     "tests/test_faults.py",
     "tests/test_multi_machine.py",
-    "tests/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
     "tests/test_diff.py",
     "tests/test_workflows.py::test_exp_run_show_apply",
+    "tests/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
     "tests/test_workflows.py",
     "tests/test_workflows.py::test_every_exp_run_override_the_readme_shows_is_accepted",
     "tests/test_hostile_params.py",

@@ -3,7 +3,7 @@
 The first tests pin the pieces on small hand-written LaTeX (how places are counted, how a changed
 figure is marked, what dvc.lock records). The rest run the command as a user would, in the
 one-epoch copy of the project (tests/workflow_project.py): after a parameter change and
-``dvc repro`` (the ``changed`` fixture), against an experiment of ``dvc exp run -S``, with OLD
+``dvc repro`` (the ``changed`` fixture), against an experiment of the queued sweep (``swept``), with OLD
 equal to NEW, and with revisions it must refuse.
 """
 
@@ -20,7 +20,7 @@ import yaml
 
 from mnist_report.diff import CHANGED_FIGURE, NEW_FIGURE, count_places, figure_changes, figure_key, mark_figures, run_latexdiff
 from mnist_report.revisions import REPORT_TEX, Side, locked_digest
-from workflow_project import NEEDS_PIPELINE_TOOLS, Project
+from workflow_project import NEEDS_PIPELINE_TOOLS, SWEEP, Project
 
 needs_latexdiff = pytest.mark.skipif(shutil.which("latexdiff") is None, reason="latexdiff not installed")
 
@@ -240,23 +240,25 @@ def test_revisions_without_the_pipeline_or_without_a_copy_are_refused(baseline, 
 
 
 @needs_pipeline
-def test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace(baseline, scratch):
-    project = baseline.copy(scratch / "project")
-    project.dvc("exp", "run", "-n", "lr-0-04", "-S", "runs.binary.learning_rate=0.04")
-    by_name = run_diff(project, "HEAD", "lr-0-04", "-o", str(scratch / "exp.pdf"), "--tex", str(scratch / "exp.tex"))
+def test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace(swept, scratch):
+    # An experiment of the queued sweep (tests/conftest.py, ``swept``), applied to the workspace.
+    name = next(name for name, learning_rate in SWEEP.items() if learning_rate == 0.04)
+    project = swept.project.copy(scratch / "project")
+    project.dvc("exp", "apply", name)
+    by_name = run_diff(project, "HEAD", name, "-o", str(scratch / "exp.pdf"), "--tex", str(scratch / "exp.tex"))
     line = parse_line(by_name)
-    assert re.fullmatch(r"lr-0-04 \([0-9a-f]{7}\)", line["new"]), line["new"]
+    assert re.fullmatch(rf"{re.escape(name)} \([0-9a-f]{{7}}\)", line["new"]), line["new"]
     assert int(line["places"]) > 0 and int(line["figures"]) > 0
     exp_tex = (scratch / "exp.tex").read_text(encoding="utf-8")
     assert re.search(r"\\DIFdelFL\{0\.05 ?\}\s*\\DIFdelendFL\s*\\DIFaddbeginFL\s*\\DIFaddFL\{0\.04 ?\}", exp_tex)
-    # `dvc exp run` applied the experiment to the workspace: the same diff, but for the label
+    # `dvc exp apply` put the experiment in the workspace: the same diff, but for the label
     ws = run_diff(project, "HEAD", "-o", str(scratch / "ws.pdf"), "--tex", str(scratch / "ws.tex"))
     ws_line = parse_line(ws)
     assert (ws_line["places"], ws_line["figures"]) == (line["places"], line["figures"])
     ws_tex = (scratch / "ws.tex").read_text(encoding="utf-8")
     assert ws_tex.replace("after: workspace", "after: X") == exp_tex.replace(f"after: {line['new']}", "after: X")
     # and back: the experiment as OLD
-    back = parse_line(run_diff(project, "lr-0-04", "HEAD", "-o", str(scratch / "back.pdf")))
+    back = parse_line(run_diff(project, name, "HEAD", "-o", str(scratch / "back.pdf")))
     assert back["places"] == line["places"]
 
 

@@ -123,7 +123,7 @@ class Project:
             "PATH": os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
             # The copy's own src/ (relative: DVC runs stages at the repository root), then the hook.
             "PYTHONPATH": os.pathsep.join(["src", str(hook)]),
-            "PYTHONDONTWRITEBYTECODE": "1",
+            # Bytecode written, as in tests/workflow_project.py: `dvc` starts from it.
             "DVC_GLOBAL_CONFIG_DIR": str(scratch / "dvc-global-config"),
             "DVC_SYSTEM_CONFIG_DIR": str(scratch / "dvc-system-config"),
             "DVC_SITE_CACHE_DIR": str(scratch / "dvc-site-cache"),

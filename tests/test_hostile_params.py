@@ -41,25 +41,41 @@ def dvc() -> str:
     return str(path) if path.is_file() else shutil.which("dvc") or pytest.skip("dvc not installed")
 
 
-@pytest.fixture
-def project(tmp_path):
-    """A scratch DVC project (no git) with this checkout's pipeline and the real MNIST files."""
-    assert (REAL_DATA / "train-images-idx3-ubyte").exists(), "run `dvc repro download` (or `dvc checkout`) first"
-    for name in ("dvc.yaml", "params.yaml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "src", tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "mnist").symlink_to(REAL_DATA)
+def environment_for(root: Path) -> dict[str, str]:
+    """The environment of the dvc commands in the scratch project ``root``."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("DVC_")}
     environment.update({"PATH": os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
-                        "PYTHONPATH": str(tmp_path / "src"), "DVC_NO_ANALYTICS": "1",
-                        "DVC_GLOBAL_CONFIG_DIR": str(tmp_path / ".dvc-global"),
-                        "DVC_SYSTEM_CONFIG_DIR": str(tmp_path / ".dvc-system"),
-                        "DVC_SITE_CACHE_DIR": str(tmp_path / ".dvc-site-cache")})
-    run = subprocess.run([dvc(), "init", "--no-scm", "-q"], cwd=tmp_path, env=environment, capture_output=True,
+                        "PYTHONPATH": str(root / "src"), "DVC_NO_ANALYTICS": "1",
+                        "DVC_GLOBAL_CONFIG_DIR": str(root / ".dvc-global"),
+                        "DVC_SYSTEM_CONFIG_DIR": str(root / ".dvc-system"),
+                        "DVC_SITE_CACHE_DIR": str(root / ".dvc-site-cache")})
+    return environment
+
+
+@pytest.fixture(scope="module")
+def initialized(tmp_path_factory) -> Path:
+    """The scratch project as ``dvc init --no-scm`` leaves it, made once for the module: each test
+    copies it (one `dvc init` instead of one per test)."""
+    assert (REAL_DATA / "train-images-idx3-ubyte").exists(), "run `dvc repro download` (or `dvc checkout`) first"
+    root = tmp_path_factory.mktemp("initialized")
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (root / "data").mkdir()
+    (root / "data" / "mnist").symlink_to(REAL_DATA)
+    run = subprocess.run([dvc(), "init", "--no-scm", "-q"], cwd=root, env=environment_for(root), capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    return tmp_path, environment
+    return root
+
+
+@pytest.fixture
+def project(initialized, tmp_path):
+    """A scratch DVC project (no git) with this checkout's pipeline and the real MNIST files (a copy
+    of ``initialized``)."""
+    root = tmp_path / "project"
+    shutil.copytree(initialized, root, symlinks=True)
+    return root, environment_for(root)
 
 
 def edit_params(root: Path, edit) -> None:

@@ -93,7 +93,10 @@ def test_batch_larger_than_the_runs_training_set_names_the_key(workdir, capsys):
 def test_interrupted_training_leaves_nothing_and_a_rerun_completes(workdir, signum, code, word):
     write_params(workdir, task="softmax", learning_rate=0.01, epochs=3)
     command = [sys.executable, "-m", "mnist_report.train", "trial"]
-    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the child: a shell that starts the tests as a background job hands them
+    # SIGINT ignored, and Python keeps it ignored (no KeyboardInterrupt), so the run would never stop.
+    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first_line = process.stdout.readline()  # the first epoch is done: the run is mid-training
         assert first_line.startswith("train@trial epoch 1/3")

@@ -7,11 +7,8 @@ the repository works in its own copy of it."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import signal
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +16,10 @@ import pytest
 import yaml
 
 from workflow_project import (
-    MNIST_NAMES, NEEDS_PIPELINE_TOOLS, NEW_BINARY_LR, REPO, Project, experiments, md5, module_scratch, ran_stages,
+    MNIST_NAMES, NEEDS_PIPELINE_TOOLS, NEW_BINARY_LR, REPO, SWEEP, Project, experiments, md5, module_scratch, ran_stages,
     without_nulls,
 )
 
-QUEUE_TIMEOUT = 300         # seconds for the queued sweep to finish
-SWEEP = {"binary-lr-0-04": 0.04, "binary-lr-0-03": 0.03}   # queued experiment name -> runs.binary.learning_rate
 
 pytestmark = NEEDS_PIPELINE_TOOLS
 
@@ -136,13 +131,14 @@ def test_exp_run_show_apply(baseline, scratch):
 
 
 def readme_overrides() -> list[str]:
-    """The ``-S`` overrides of every ``dvc exp run`` command the README shows."""
+    """The ``-S`` overrides of every ``dvc exp run`` command the README shows, each once (the README
+    shows some in several places), in the order they first appear."""
     readme = (REPO / "README.md").read_text()
     commands = re.findall(r"^\$? ?(?:\(machine \w\) \$ )?(dvc exp run [^\n#]*)", readme, flags=re.MULTILINE)
     overrides = [shlex.split(command)[shlex.split(command).index("-S") + 1]
                  for command in commands if "-S" in shlex.split(command)]
     assert overrides, "the README shows dvc exp run -S"
-    return overrides
+    return list(dict.fromkeys(overrides))
 
 
 def test_every_exp_run_override_the_readme_shows_is_accepted(baseline, scratch):
@@ -153,78 +149,16 @@ def test_every_exp_run_override_the_readme_shows_is_accepted(baseline, scratch):
         assert queued.returncode == 0, f"README's -S {override}: {queued.stderr}"
 
 
-def queue_processes(project: Project) -> list[int]:
-    """The live processes of ``project``'s experiment queue: `dvc queue start` forks a process (in
-    its own process group) that runs the worker, `dvc exp queue-worker`, and waits for it. Found in
-    /proc by their working directory (the project, or its .dvc/tmp/exps/celery/) and command line."""
-    root, found = project.root.resolve(), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cwd = Path(os.readlink(entry / "cwd"))
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except (OSError, IndexError):
-            continue  # gone meanwhile, or not ours to read
-        words = [word.decode(errors="replace") for word in cmdline]
-        if state != "Z" and (cwd == root or root in cwd.parents) and "queue" in words \
-                and any(Path(word).name == "dvc" for word in words):
-            found.append(int(entry.name))
-    return found
-
-
-def worker_log(project: Project) -> str:
-    logs = sorted((project.root / ".dvc" / "tmp" / "exps" / "celery").glob("dvc-exp-worker-*.out"))
-    return "\n".join(f"--- {log}\n{log.read_text(errors='replace')[-3000:]}" for log in logs) or "(no worker log)"
-
-
-def wait_for_queue(project: Project, timeout: float) -> None:
-    """Waits until the queue's worker has started and then exited: it exits by itself about ten
-    seconds after the queue is empty. No dvc command runs meanwhile: `dvc exp show` while a queued
-    experiment is being collected can hang (seen here once, for ten minutes, on a lock)."""
-    records = project.root / ".dvc" / "tmp" / "exps" / "celery"
-    deadline = time.monotonic() + timeout
-    while not list(records.glob("dvc-exp-worker-*.json")):
-        assert time.monotonic() < deadline, f"no queue worker started\n{worker_log(project)}"
-        time.sleep(0.5)
-    while queue_processes(project):
-        assert time.monotonic() < deadline, f"the sweep did not finish within {timeout:g} s\n{worker_log(project)}"
-        time.sleep(1)
-
-
-def stop_queue(project: Project) -> None:
-    """Leaves no queue process behind: `dvc queue stop --kill`, then SIGTERM and SIGKILL by pid."""
-    if not queue_processes(project):
-        return
-    project.dvc("queue", "stop", "--kill", check=False, timeout=60)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        deadline = time.monotonic() + 10
-        while queue_processes(project) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        for pid in queue_processes(project):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-
-
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="finds the queue's processes in /proc (Linux)")
-def test_queued_sweep_runs_with_queue_start(baseline, scratch):
-    project = baseline.copy(scratch / "project")
-    for name, learning_rate in SWEEP.items():
-        project.dvc("exp", "run", "--queue", "-n", name, "-S", f"runs.binary.learning_rate={learning_rate}")
-    assert project.git("status", "--porcelain").stdout == "", "queueing leaves the workspace as it was"
-    status = project.dvc("queue", "status").stdout
+def test_queued_sweep_runs_with_queue_start(swept, scratch):
+    # The queueing, `dvc queue start` and the wait: the ``swept`` fixture (tests/conftest.py), which
+    # tests/test_diff.py shares; what it saw on the way is checked here, in a copy of its project.
+    assert swept.porcelain_after_queueing == "", "queueing leaves the workspace as it was"
     for name in SWEEP:
-        assert re.search(rf"^\S+\s+{re.escape(name)}\s+.*\bQueued\b", status, flags=re.M), status
-
-    try:
-        project.dvc("queue", "start", "-j", "1")
-        wait_for_queue(project, QUEUE_TIMEOUT)
-    finally:
-        stop_queue(project)
-    assert not queue_processes(project)
+        assert re.search(rf"^\S+\s+{re.escape(name)}\s+.*\bQueued\b", swept.queued_status, flags=re.M), \
+            swept.queued_status
+    assert swept.left_running == []
+    project = swept.project.copy(scratch / "project")
 
     status = project.dvc("queue", "status").stdout
     for name in SWEEP:

@@ -30,6 +30,7 @@ import pickle
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -48,6 +49,8 @@ MNIST_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-image
 VENV_BIN = Path(sys.executable).parent
 COMMAND_TIMEOUT = 600       # seconds, one dvc command (the baseline repro takes 12 to 35)
 NEW_BINARY_LR = 0.06        # runs.binary.learning_rate of the changed run (baseline: 0.05)
+QUEUE_TIMEOUT = 300         # seconds for the queued sweep to finish
+SWEEP = {"binary-lr-0-04": 0.04, "binary-lr-0-03": 0.03}   # queued experiment name -> runs.binary.learning_rate
 
 #: The marks of a test module that runs the pipeline in a temporary project (slow: left out of the
 #: quick loop, `python -m pytest -m "not slow"`).
@@ -80,7 +83,8 @@ def make_environment(scratch: Path) -> dict[str, str]:
     environment.update({
         "PATH": os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
         "PYTHONPATH": pythonpath,
-        "PYTHONDONTWRITEBYTECODE": "1",
+        # No PYTHONDONTWRITEBYTECODE: every `dvc` command would compile DVC's modules again (see
+        # tests/conftest.py). The copy's src/__pycache__ is ignored by git and is no DVC dependency.
         "DVC_GLOBAL_CONFIG_DIR": str(scratch / "dvc-global-config"),
         "DVC_SYSTEM_CONFIG_DIR": str(scratch / "dvc-system-config"),
         "DVC_SITE_CACHE_DIR": str(scratch / "dvc-site-cache"),
@@ -348,3 +352,105 @@ def build_changed(baseline: Project, scratch: Path) -> Changed:
     repro = project.dvc("repro")
     return Changed(project, status_before, repro.stdout, old_metrics, old_tex)
 
+
+# ------------------------------------------------------------------- the queued sweep (dvc queue)
+
+def queue_processes(project: Project) -> list[int]:
+    """The live processes of ``project``'s experiment queue: `dvc queue start` forks a process (in
+    its own process group) that runs the worker, `dvc exp queue-worker`, and waits for it. Found in
+    /proc by their working directory (the project, or its .dvc/tmp/exps/celery/) and command line."""
+    root, found = project.root.resolve(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except (OSError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        words = [word.decode(errors="replace") for word in cmdline]
+        if state != "Z" and (cwd == root or root in cwd.parents) and "queue" in words \
+                and any(Path(word).name == "dvc" for word in words):
+            found.append(int(entry.name))
+    return found
+
+
+def worker_log(project: Project) -> str:
+    logs = sorted((project.root / ".dvc" / "tmp" / "exps" / "celery").glob("dvc-exp-worker-*.out"))
+    return "\n".join(f"--- {log}\n{log.read_text(errors='replace')[-3000:]}" for log in logs) or "(no worker log)"
+
+
+def finished_tasks(project: Project) -> list[str]:
+    """The states (SUCCESS, FAILURE, ...) of the queue's finished tasks, one per experiment, as Celery
+    records them in its result files once a task (run, collect, clean up) has returned."""
+    states = []
+    for result in sorted((project.root / ".dvc" / "tmp" / "exps" / "celery" / "result").glob("celery-task-meta-*")):
+        try:
+            states.append(json.loads(result.read_text(encoding="utf-8"))["status"])
+        except (OSError, ValueError, KeyError):
+            continue  # being written
+    return [state for state in states if state in ("SUCCESS", "FAILURE", "REVOKED")]
+
+
+def wait_for_queue(project: Project, tasks: int, timeout: float) -> None:
+    """Waits until the queue's worker has started and finished ``tasks`` tasks, then stops it with
+    `dvc queue stop` and waits until it has exited. Left alone, the worker would exit by itself only
+    about ten seconds after the queue is empty (DVC's Celery worker polls with a fixed timeout). No
+    dvc command runs while a task runs: `dvc exp show` while a queued experiment is being collected
+    can hang (seen here once, for ten minutes, on a lock)."""
+    records = project.root / ".dvc" / "tmp" / "exps" / "celery"
+    deadline = time.monotonic() + timeout
+    while not list(records.glob("dvc-exp-worker-*.json")):
+        assert time.monotonic() < deadline, f"no queue worker started\n{worker_log(project)}"
+        time.sleep(0.5)
+    while len(finished_tasks(project)) < tasks and queue_processes(project):
+        assert time.monotonic() < deadline, f"the sweep did not finish within {timeout:g} s\n{worker_log(project)}"
+        time.sleep(0.5)
+    if queue_processes(project):
+        project.dvc("queue", "stop", timeout=60)
+    while queue_processes(project):
+        assert time.monotonic() < deadline, f"the queue's worker did not stop within {timeout:g} s\n{worker_log(project)}"
+        time.sleep(0.5)
+
+
+def stop_queue(project: Project) -> None:
+    """Leaves no queue process behind: `dvc queue stop --kill`, then SIGTERM and SIGKILL by pid."""
+    if not queue_processes(project):
+        return
+    project.dvc("queue", "stop", "--kill", check=False, timeout=60)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        deadline = time.monotonic() + 10
+        while queue_processes(project) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for pid in queue_processes(project):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+
+@dataclass
+class Swept:
+    """A copy of the baseline after the README's queued sweep: SWEEP queued with `dvc exp run --queue`,
+    run by `dvc queue start -j 1`, and what was seen on the way."""
+
+    project: Project
+    porcelain_after_queueing: str   # `git status --porcelain` once the experiments were queued
+    queued_status: str              # `dvc queue status` before `dvc queue start`
+    left_running: list              # the queue's processes still alive after the sweep (none expected)
+
+
+def build_swept(baseline: Project, scratch: Path) -> Swept:
+    """Queues SWEEP in a copy of ``baseline`` in ``scratch/project`` and runs the queue to its end."""
+    project = baseline.copy(scratch / "project")
+    for name, learning_rate in SWEEP.items():
+        project.dvc("exp", "run", "--queue", "-n", name, "-S", f"runs.binary.learning_rate={learning_rate}")
+    porcelain = project.git("status", "--porcelain").stdout
+    queued_status = project.dvc("queue", "status").stdout
+    try:
+        project.dvc("queue", "start", "-j", "1")
+        wait_for_queue(project, len(SWEEP), QUEUE_TIMEOUT)
+    finally:
+        stop_queue(project)
+    return Swept(project, porcelain, queued_status, queue_processes(project))
