@@ -56,8 +56,8 @@ SWEEP = {"binary-lr-0-04": 0.04, "binary-lr-0-03": 0.03}   # queued experiment n
 #: quick loop, `python -m pytest -m "not slow"`).
 NEEDS_PIPELINE_TOOLS = [
     pytest.mark.slow,
-    pytest.mark.skipif(not all(shutil.which(tool) for tool in ("latexmk", "pdflatex")),
-                       reason="latexmk or pdflatex not installed (the pipeline's pdf stage needs them)"),
+    pytest.mark.skipif(shutil.which("pdflatex") is None,
+                       reason="pdflatex not installed (the pipeline's pdf stage needs it)"),
     pytest.mark.skipif(shutil.which("git") is None, reason="git not installed"),
 ]
 
