@@ -184,7 +184,8 @@ case "${1:-}" in
         setup_python
         # The data, the training and the figures need no TeX: they run while apt-get installs it. The
         # report stage prints pdflatex's version, so it and the PDF wait for TeX.
-        dvc repro figures
+        # On a failure, apt-get is let finish (never left holding dpkg's lock) before the exit.
+        dvc repro figures || { status=$?; wait_tex; exit "$status"; }
         wait_tex
         dvc repro
         say "done: report/build/report.pdf"

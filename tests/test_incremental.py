@@ -18,7 +18,7 @@ import yaml
 
 import jinja2
 
-from mnist_report import figure_cache, plots, report, templates
+from mnist_report import figure_cache, latex, plots, report, templates
 from mnist_report import figures
 from mnist_report.figures import FIGURE_NAMES, draw_all, draw_figures
 
@@ -200,9 +200,10 @@ def test_another_environment_compiles_again_under_another_key(report_context, tm
     source = Path(templates.__file__).read_text(encoding="utf-8")
     edited = tmp_path / "templates.py"
     edited.write_text(source.replace("trim_blocks=True", "trim_blocks=False"), encoding="utf-8")
-    digest = templates.environment_digest()
+    number_format = report_context["number_format"]
+    digest = templates.environment_digest(number_format)
     monkeypatch.setattr(templates, "__file__", str(edited))
-    assert templates.environment_digest() != digest
+    assert templates.environment_digest(number_format) != digest
     compiled = []
     real_compile = jinja2.Environment.compile
     monkeypatch.setattr(jinja2.Environment, "compile", lambda self, *a, **k: compiled.append(1) or real_compile(self, *a, **k))
@@ -210,12 +211,43 @@ def test_another_environment_compiles_again_under_another_key(report_context, tm
     assert len(compiled) == len(kept)
     assert kept < set(cache.glob("*.jinja")) and len(set(cache.glob("*.jinja")) - kept) == len(kept)
     monkeypatch.setattr(jinja2, "__version__", "0.0-other")
-    assert templates.environment_digest() != digest
+    assert templates.environment_digest(number_format) != digest
 
 
-def test_a_damaged_compiled_template_is_compiled_again(report_context, tmp_path):
+@pytest.mark.parametrize("damage", [
+    lambda data: data[: len(data) // 2],  # cut short: marshal fails
+    # Jinja2's magic whole, then no pickle of a checksum: Jinja2 lets pickle's error through
+    lambda data: jinja2.bccache.bc_magic + b"\x80\x02garbage",
+], ids=["truncated", "garbled-checksum"])
+def test_a_damaged_compiled_template_is_compiled_again(report_context, tmp_path, damage):
     cache = tmp_path / "jinja"
     clean = fresh_render(report_context, TEMPLATES, cache)
     for path in cache.glob("*.jinja"):
-        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+        path.write_bytes(damage(path.read_bytes()))
     assert fresh_render(report_context, TEMPLATES, cache) == clean
+
+
+@pytest.mark.parametrize("changed", ["number_format", "latex.py"])
+def test_a_constant_folded_at_compile_time_follows_the_number_format_and_the_filters(tmp_path, monkeypatch, changed):
+    """Jinja2 applies a filter to a constant when it compiles (the text is in the kept code): a new
+    number format, or new filter code, must compile again, not print the old text."""
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "constant.tex.j2").write_text("\\VAR{0.123456|loss}\n")
+    cache = tmp_path / "jinja"
+
+    def rendered(loss_decimals: int) -> str:
+        templates._environment.cache_clear()
+        context = {"number_format": {"loss_decimals": loss_decimals, "accuracy_decimals": 2}}
+        return templates.render(context, folder, "constant.tex.j2", bytecode_dir=cache)
+
+    assert rendered(4) == "0.1235\n"
+    if changed == "number_format":
+        assert rendered(2) == "0.12\n"
+    else:  # the same number format, other filter code: latex.fixed rounds to one decimal fewer
+        source = Path(latex.__file__).read_text(encoding="utf-8")
+        edited = tmp_path / "latex.py"
+        edited.write_text(source + "\n# edited\n", encoding="utf-8")
+        monkeypatch.setattr(latex, "__file__", str(edited))
+        monkeypatch.setattr(latex, "fixed", lambda value, decimals: f"{value:.{decimals - 1}f}")
+        assert rendered(4) == "0.123\n"

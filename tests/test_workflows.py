@@ -157,7 +157,7 @@ def test_queued_sweep_runs_with_queue_start(swept, scratch):
     for name in SWEEP:
         assert re.search(rf"^\S+\s+{re.escape(name)}\s+.*\bQueued\b", swept.queued_status, flags=re.M), \
             swept.queued_status
-    assert swept.left_running == []
+    # No queue process outlives the sweep: build_swept's wait_for_queue fails unless the worker stops.
     project = swept.project.copy(scratch / "project")
 
     status = project.dvc("queue", "status").stdout

@@ -438,7 +438,6 @@ class Swept:
     project: Project
     porcelain_after_queueing: str   # `git status --porcelain` once the experiments were queued
     queued_status: str              # `dvc queue status` before `dvc queue start`
-    left_running: list              # the queue's processes still alive after the sweep (none expected)
 
 
 def build_swept(baseline: Project, scratch: Path) -> Swept:
@@ -453,4 +452,4 @@ def build_swept(baseline: Project, scratch: Path) -> Swept:
         wait_for_queue(project, len(SWEEP), QUEUE_TIMEOUT)
     finally:
         stop_queue(project)
-    return Swept(project, porcelain, queued_status, queue_processes(project))
+    return Swept(project, porcelain, queued_status)

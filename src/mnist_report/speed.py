@@ -215,6 +215,7 @@ class Validations:
         self.help_until(lambda: not self.train_waiting and all(p.accuracies is not None for p in self.train_passes),
                         training_too=True)
         with self.changed:
+            self.raise_worker_error()  # one the worker met after the last block it finished
             self.collect()
 
     def help_until(self, done: Callable[[], bool], training_too: bool) -> None:
@@ -277,9 +278,11 @@ class Validations:
         latest = self.train_passes[-1] if self.train_passes else None
         enough = len(self.train_waiting) >= (1 if self.finishing else FEWEST_WEIGHTS_PER_PASS)
         if (latest is None or not latest.todo) and enough:
-            weights = self.train_waiting[:MOST_WEIGHTS_PER_PASS]
+            # The pass first, then the weights off the queue: if making it fails (memory), the weights
+            # are still waiting, so finish() cannot take an empty queue for a finished one.
+            latest = Pass.over(self.train_set.X, self.train_blocks, self.train_waiting[:MOST_WEIGHTS_PER_PASS],
+                               training=True)
             del self.train_waiting[:MOST_WEIGHTS_PER_PASS]
-            latest = Pass.over(self.train_set.X, self.train_blocks, weights, training=True)
             self.train_passes.append(latest)
             if not latest.todo:  # no training samples (train() refuses them): nothing to wait for
                 latest.accuracies = [self.model.accuracy_from_logits(z, self.train_set.Y) for z in latest.logits]

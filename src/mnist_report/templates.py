@@ -13,9 +13,10 @@ An undefined name fails the render with a message naming it (``metrics/softmax.j
 Compiling the templates to Python takes a third of the report stage's time; the stage keeps the
 compiled code between runs in :data:`BYTECODE_CACHE` (Jinja2's bytecode cache, :class:`CompiledTemplates`),
 under a key of everything the compiled code depends on: the template's name, file and source (Jinja2
-checks the source's checksum), and the environment (:func:`environment_digest`: this module's code,
-Jinja2's and Python's versions). The rendered text is the same with or without it
-(``tests/test_templates.py``).
+checks the source's checksum), and the environment (:func:`environment_digest`: this module's code and
+:mod:`mnist_report.latex`'s, whose filters and ``finalize`` Jinja2 applies at compile time to constant
+expressions, the number format those filters use, Jinja2's and Python's versions). The rendered text
+is the same with or without it (``tests/test_incremental.py``).
 """
 
 from __future__ import annotations
@@ -100,31 +101,42 @@ def as_records(value: Any, where: str) -> Any:
 
 # ------------------------------------------------------------------------------------ rendering
 
-def environment_digest() -> str:
+def environment_digest(number_format: dict[str, int]) -> str:
     """Returns the sha256 (hex) of what the code Jinja2 compiles a template to depends on besides the
     template: the environment's settings (this module's source: delimiters, autoescape, finalize,
-    the filters' names) and the versions of Jinja2 and Python."""
+    the filters' names), the filters themselves and the number format they use (Jinja2 folds a filter
+    or ``finalize`` applied to a constant into the compiled code: ``\\VAR{0.5|loss}`` is compiled to
+    its text) and the versions of Jinja2 and Python."""
     hasher = hashlib.sha256(b"mnist-report templates\0")
     hasher.update(f"{jinja2.__version__}\0{sys.version}\0{sys.implementation.cache_tag}\0".encode())
-    hasher.update(Path(__file__).read_bytes())
+    hasher.update(f"{number_format['loss_decimals']}\0{number_format['accuracy_decimals']}\0".encode())
+    for module_file in (__file__, latex.__file__):
+        hasher.update(Path(module_file).read_bytes() + b"\0")
     return hasher.hexdigest()
 
 
 class CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """Jinja2's cache of compiled templates in a directory, one file per template, its key (the file
     name) the digest of the template's name and file and :func:`environment_digest`. Jinja2 itself
-    checks that the source is the one compiled (a checksum in the file) and that the file is whole."""
+    checks that the source is the one compiled (a checksum in the file); a file it cannot read back
+    is compiled again."""
 
-    def __init__(self, directory: str | os.PathLike) -> None:
+    def __init__(self, directory: str | os.PathLike, number_format: dict[str, int]) -> None:
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError:
             pass  # then nothing is kept: Jinja2 compiles as without a cache
         super().__init__(str(directory), "%s.jinja")
-        self.environment = environment_digest()
+        self.environment = environment_digest(number_format)
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
         return hashlib.sha256(f"{self.environment}|{name}|{filename}".encode()).hexdigest()
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - Jinja2 catches only marshal's errors; any damage means compile again
+            bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
@@ -149,7 +161,7 @@ def make_environment(template_dir: str | os.PathLike, number_format: dict[str, i
         line_comment_prefix="%#",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         autoescape=True, finalize=finalize, undefined=_StrictUndefined,
-        bytecode_cache=CompiledTemplates(bytecode_dir) if bytecode_dir is not None else None,
+        bytecode_cache=CompiledTemplates(bytecode_dir, number_format) if bytecode_dir is not None else None,
     )
     loss_decimals, accuracy_decimals = number_format["loss_decimals"], number_format["accuracy_decimals"]
     environment.filters.update({name: _strict(function) for name, function in {
