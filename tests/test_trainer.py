@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from mnist_report import speed
 from mnist_report.data import Split
 from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax
 from mnist_report.speed import product
@@ -306,3 +307,28 @@ def test_a_shorter_patience_stops_a_run_sooner():
         assert len(val_loss) == expected + 1 == result.steps
         steps[patience] = result.steps
     assert steps[3] < steps[10]
+
+
+@pytest.mark.parametrize("fewest, most", [(1, 1), (16, 16), (2, 3)])
+def test_grouping_the_validations_changes_no_bit_of_the_history(monkeypatch, fewest, most):
+    # README, Speed: several weight matrices per pass give the same bits as one at a time. With 785
+    # inputs a pass covers several row blocks (speed.row_ranges: 127 rows for 10 outputs), the shape
+    # where a stacked product could differ from the single one; the default grouping is the reference.
+    rng = np.random.default_rng(7)
+    train_set, val_set = synthetic_split(600, rng, 785, "softmax"), synthetic_split(300, rng, 785, "softmax")
+    assert len(speed.row_ranges(600, 785, 10)) > 1
+
+    def history(fewest_weights: int, most_weights: int):
+        monkeypatch.setattr(speed, "FEWEST_WEIGHTS_PER_PASS", fewest_weights)
+        monkeypatch.setattr(speed, "MOST_WEIGHTS_PER_PASS", most_weights)
+        result = train(SoftmaxRegression(num_inputs=785), train_set, val_set, learning_rate=0.01, epochs=4,
+                       batch_size=30, shuffle=True, early_stopping=False, **ORIGINAL_RULE, seed=3)
+        return result.history
+
+    reference = history(4, 16)
+    grouped = history(fewest, most)
+    assert len(reference.val_step) == 20
+    for name in ("val_step", "val_loss", "val_accuracy", "train_accuracy"):
+        assert np.array_equal(np.asarray(getattr(grouped, name)), np.asarray(getattr(reference, name))), name
+    # The figures vary, so equal histories say something.
+    assert len(set(reference.val_loss)) > 10
