@@ -221,8 +221,8 @@ def _run_passes(pdflatex: str, tex_path: Path, out_dir: Path, log_path: Path, *,
     deadline = time.monotonic() + timeout
     log_file = out_dir / (tex_path.stem + ".log")
     built = out_dir / (tex_path.stem + ".pdf")
+    before = carried_files(out_dir)
     for passes in range(1, MAX_PASSES + 1):
-        before = carried_files(out_dir)
         built.unlink(missing_ok=True)  # the PDF checked below is this pass's
         returncode, output = _run_pdflatex(command, tex_path, deadline, timeout)
         log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else ""
@@ -238,8 +238,10 @@ def _run_passes(pdflatex: str, tex_path: Path, out_dir: Path, log_path: Path, *,
                 detail = f"pdflatex failed (exit {returncode})" + (f": {lines[-1].strip()}" if lines else "")
             kept = f" (log: {log_path})" if log else ""
             raise PipelineError(f"{where}: {detail}{kept}")
-        if carried_files(out_dir) == before:
+        after = carried_files(out_dir)
+        if after == before:
             break
+        before = after  # what the next pass reads
     else:
         raise PipelineError(f"{tex_path}: the cross-references still changed after {MAX_PASSES} pdflatex passes "
                             "(a label whose page moves it); expected them to settle")

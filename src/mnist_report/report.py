@@ -45,6 +45,8 @@ from mnist_report.tracing import figure_traces, traced_paths
 HISTORY_ROLES = ("2b", "2e_unshuffled", "2e_shuffled", "3b")
 #: The roles whose final weights the text reads (Task 4b).
 WEIGHT_ROLES = ("4b_top", "4b_bottom")
+
+
 def figure_label(name: str) -> str:
     """Returns the LaTeX label of figure ``name``: ``2b_loss`` -> ``fig:2b-loss``."""
     return "fig:" + name.replace("_", "-")
@@ -90,8 +92,7 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
 
     def metrics_of(run: str) -> Record:
         shown = output_paths(run)["metrics"]
-        values = outputs.read_metrics(root / shown, str(shown))
-        return Record(values, str(shown), is_file=True)
+        return Record(outputs.read_metrics(root / shown, str(shown)), str(shown), is_file=True)
 
     def history(run: str) -> dict[str, np.ndarray]:
         shown = output_paths(run)["validation_history"]
