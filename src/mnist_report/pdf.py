@@ -78,9 +78,9 @@ class Compiled:
 
     pages: int | None
     overfull: list[str]
-    warnings: list[str] = field(default_factory=list)
     #: pdflatex passes made (1 when the kept auxiliary files were already right)
-    passes: int | None = None
+    passes: int
+    warnings: list[str] = field(default_factory=list)
 
 
 def find_tex() -> dict[str, str]:
@@ -295,8 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     compiled = compile_pdf(arguments.tex, arguments.pdf, aux_dir=None if arguments.clean else arguments.aux_dir)
     details = [f"{compiled.pages} pages"] if compiled.pages is not None else []
-    if compiled.passes is not None:
-        details.append(f"{compiled.passes} pdflatex pass{'es' if compiled.passes > 1 else ''}")
+    details.append(f"{compiled.passes} pdflatex pass{'es' if compiled.passes > 1 else ''}")
     print(f"pdf: wrote {arguments.pdf}" + (f" ({', '.join(details)})" if details else ""))
     if compiled.overfull:
         print(f"warning: {arguments.tex}: {len(compiled.overfull)} overfull box(es), first: {compiled.overfull[0]}",
