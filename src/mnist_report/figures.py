@@ -244,7 +244,8 @@ def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_di
     from mnist_report import figure_cache
     from mnist_report.plots import figure_style, render_png
 
-    figures, _, _ = figure_settings(params)
+    params = check_params(params, mathtext=True)  # once: figure_recipes takes it as checked
+    figures = params.figures
     out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
     recipes = figure_recipes(params, root)
     pngs: dict[str, bytes] = {}

@@ -68,7 +68,6 @@ class Run(Section):
 
 #: The settings of a run, in the order of params.yaml's ``defaults``.
 RUN_KEYS: tuple[str, ...] = tuple(Run.model_fields)
-TASKS = ("binary", "softmax")
 #: A run name: it becomes the DVC stage ``train@<name>``, the params key ``runs.<name>`` and the files
 #: ``models/<name>.npy`` and ``metrics/<name>.json``. Letters, digits, ``_`` and ``-`` only: no ``.``
 #: (DVC's key separator), no ``/``, nothing a shell or LaTeX would read as syntax.
@@ -155,8 +154,8 @@ def check_role_names(roles: Any) -> None:
 
 def check_roles(roles: dict[str, str], runs: dict[str, Run]) -> None:
     """Raises PipelineError naming ``roles.<role>``, the value and what was expected unless every role
-    of :data:`mnist_report.roles.ROLES` names a run with the settings its task needs."""
-    check_role_names(roles)
+    of :data:`mnist_report.roles.ROLES` names a run with the settings its task needs. ``roles`` has
+    every role and no other (:func:`check_role_names`, which ``Params`` runs before its fields)."""
     for role, served in ROLES.items():
         run = roles[role]
         fits = [name for name, settings in runs.items()

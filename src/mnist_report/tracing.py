@@ -69,6 +69,13 @@ def figure_traces(params: Params | dict[str, Any], root: Path = Path("."),
     root = Path(root)
     figures_dir = root / FIGURES_DIR if figures_dir is None else Path(figures_dir)
     traces = {}
+    input_md5: dict[Path, str] = {}  # figures share inputs (a run's history): each file is read once
+
+    def md5_of(path: Path, run: str) -> str:
+        if path not in input_md5:
+            input_md5[path] = file_md5(root / path, path.as_posix(), train_stage(run))
+        return input_md5[path]
+
     for name, by_run in figure_inputs(params).items():
         png = (FIGURES_DIR / figure_file(name)).as_posix()
         traces[name] = {
@@ -76,7 +83,7 @@ def figure_traces(params: Params | dict[str, Any], root: Path = Path("."),
             "runs": list(by_run),
             "png": {"path": png, "md5": file_md5(figures_dir / figure_file(name), png, FIGURES_STAGE)},
             "inputs": [{"path": path.as_posix(), "run": run, "stage": train_stage(run),
-                        "md5": file_md5(root / path, path.as_posix(), train_stage(run))}
+                        "md5": md5_of(path, run)}
                        for run, paths in by_run.items() for path in paths],
         }
     return traces
