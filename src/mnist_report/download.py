@@ -236,12 +236,9 @@ def write_directory(directory: Path, files: dict[str, bytes]) -> None:
     """Replaces ``directory`` with one holding exactly ``files``; a failure, or a kill at any moment,
     leaves no partial directory (:func:`files.atomic_directory`, whose next call removes a killed
     run's staging directory)."""
-    with atomic_directory(directory) as staging:
-        try:
-            for name, data in files.items():
-                (staging / name).write_bytes(data)
-        except OSError as error:
-            raise PipelineError(f"cannot write {directory}: {error.strerror or error}") from error
+    with atomic_directory(directory) as staging:  # it turns an OSError into "cannot write <directory>"
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
 
 
 @one_line_errors
