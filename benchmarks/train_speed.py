@@ -29,6 +29,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 import baseline
 from mnist_report.data import load_splits
@@ -66,7 +67,7 @@ def train_ours(train_set, val_set, settings: dict) -> dict:
 
 
 def train_baseline(train_set, val_set, settings: dict) -> dict:
-    metrics, _ = baseline.train(train_set.X, train_set.Y, val_set.X, val_set.Y, task=settings["task"],
+    metrics, _ = baseline.train(train_set.X.as_floats(), train_set.Y, val_set.X.as_floats(), val_set.Y, task=settings["task"],
                                 learning_rate=settings["learning_rate"], epochs=settings["epochs"],
                                 batch_size=settings["batch_size"], shuffle=settings["shuffle"],
                                 early_stopping=settings["early_stopping"], seed=settings["seed"],
@@ -118,9 +119,14 @@ def differences(ours: dict, theirs: dict) -> tuple[float, list[str]]:
 
 
 def machine() -> str:
+    """Returns the machine, Python, NumPy, the BLAS that NumPy loaded (its kernel and thread count, as
+    threadpoolctl reads them from the library) and the OPENBLAS_* settings of the environment."""
     blas = [f"{key}={value}" for key, value in sorted(os.environ.items()) if key.startswith(("OPENBLAS", "OMP_"))]
+    libraries = [f"{info['internal_api']} {info.get('version') or ''} kernel {info.get('architecture') or '?'}, "
+                 f"{info['num_threads']} threads" for info in threadpool_info() if info["user_api"] == "blas"]
     return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}" + (f", {' '.join(blas)}" if blas else ", no OPENBLAS_* set"))
+            f"NumPy {np.__version__}, BLAS {'; '.join(libraries) or 'unknown'}"
+            + (f", {' '.join(blas)}" if blas else ", no OPENBLAS_* set"))
 
 
 def load_average() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import struct
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -156,16 +157,17 @@ def test_pre_process_images_scales_to_minus_one_one_and_appends_a_bias_column_of
     images[0, :3] = [0, 255, 51]
     images[1, :3] = [128, 127, 1]
     X = pre_process_images(images)
-    assert X.shape == (2, 785)
-    assert X.dtype == np.float64
-    assert X[0, 0] == -1.0
-    assert X[0, 1] == 1.0
-    assert X[0, 2] == 51 / 127.5 - 1  # exactly the original's formula, in float64
-    assert X[1, 0] == 128 / 127.5 - 1 and X[1, 1] == 127 / 127.5 - 1 and X[1, 2] == 1 / 127.5 - 1
-    assert np.all(X[:, 3:784] == -1.0)
-    np.testing.assert_array_equal(X[:, 784], [1.0, 1.0])
+    assert X.shape == (2, 785) and X.values.dtype == np.float64 and X.scale == 255 == X.bound
+    # The inputs are kept as integers over 255: (2p - 255) / 255 is the original's p / 127.5 - 1 exactly.
+    for p, value in ((0, X.values[0, 0]), (255, X.values[0, 1]), (51, X.values[0, 2]), (128, X.values[1, 0]),
+                     (127, X.values[1, 1]), (1, X.values[1, 2])):
+        assert Fraction(value) / 255 == Fraction(p) / Fraction(127.5) - 1
+    assert np.all(X.values[:, 3:784] == -255.0)
+    np.testing.assert_array_equal(X.values[:, 784], [255.0, 255.0])  # the bias input 1
     # uint8 input must not wrap around: every value lies in [-1, 1]
-    assert X[:, :784].min() >= -1 and X[:, :784].max() <= 1
+    assert X.values[:, :784].min() >= -255 and X.values[:, :784].max() <= 255
+    # As floats, the original's formula to within its own rounding (one ulp of 1).
+    np.testing.assert_allclose(X.as_floats()[:, :784], images / 127.5 - 1, rtol=0, atol=2.3e-16)
 
 
 def images_numbered(n: int) -> np.ndarray:
@@ -181,8 +183,8 @@ def test_make_split_binary_keeps_only_the_two_classes_in_order_with_target_one_f
     assert split.Y.shape == (5, 1) and split.Y.dtype == np.float64
     assert split.Y[:, 0].tolist() == [0.0, 1.0, 1.0, 0.0, 1.0]
     assert split.X.shape == (5, 785)
-    np.testing.assert_array_equal(split.X[:, 0], np.array(kept) * 10 / 127.5 - 1)
-    np.testing.assert_array_equal(split.X[:, 784], np.ones(5))
+    np.testing.assert_array_equal(split.X.values[:, 0], 2.0 * np.array(kept) * 10 - 255)
+    np.testing.assert_array_equal(split.X.values[:, 784], np.full(5, 255.0))
 
 
 def test_make_split_binary_target_follows_the_order_of_classes():
@@ -196,7 +198,7 @@ def test_make_split_softmax_keeps_every_digit_with_one_hot_targets():
     labels = np.array([5, 0, 4, 1, 9, 2, 9], dtype=np.uint8)
     split = make_split(images_numbered(7), labels, "softmax")
     assert split.X.shape == (7, 785)
-    np.testing.assert_array_equal(split.X[:, 0], np.arange(7) * 10 / 127.5 - 1)
+    np.testing.assert_array_equal(split.X.values[:, 0], 2.0 * np.arange(7) * 10 - 255)
     assert split.Y.shape == (7, 10) and split.Y.dtype == np.float64
     expected = np.zeros((7, 10))
     expected[np.arange(7), labels] = 1
@@ -245,8 +247,8 @@ def test_real_binary_splits_have_4005_training_and_2042_validation_samples():
     for split in (train, validation):
         assert set(split.labels.tolist()) == {2, 3}
         np.testing.assert_array_equal(split.Y[:, 0], (split.labels == 2).astype(np.float64))
-        np.testing.assert_array_equal(split.X[:, 784], 1.0)
-        assert split.X[:, :784].min() == -1.0 and split.X[:, :784].max() == 1.0
+        np.testing.assert_array_equal(split.X.values[:, 784], 255.0)
+        assert split.X.values[:, :784].min() == -255.0 and split.X.values[:, :784].max() == 255.0
 
 
 @pytest.mark.slow
@@ -259,8 +261,8 @@ def test_real_softmax_splits_are_the_first_20000_training_images_and_the_10000_t
     # file order kept: MNIST's first training digits are 5 0 4 1 9, its first test digits 7 2 1 0 4
     assert train.labels[:5].tolist() == [5, 0, 4, 1, 9]
     assert validation.labels[:5].tolist() == [7, 2, 1, 0, 4]
-    np.testing.assert_array_equal(train.X[:, :784], raw["train_images"][:20000] / 127.5 - 1)
-    np.testing.assert_array_equal(validation.X[:, :784], raw["test_images"] / 127.5 - 1)
+    np.testing.assert_array_equal(train.X.values[:, :784], 2.0 * raw["train_images"][:20000] - 255)
+    np.testing.assert_array_equal(validation.X.values[:, :784], 2.0 * raw["test_images"] - 255)
     np.testing.assert_array_equal(train.Y.argmax(axis=1), train.labels)
     np.testing.assert_array_equal(train.Y.sum(axis=1), 1.0)
 
@@ -270,7 +272,7 @@ def test_real_binary_splits_keep_the_images_of_the_two_classes_in_file_order():
     raw = raw_mnist()
     first = raw["train_labels"][:20000]
     kept = np.flatnonzero((first == 2) | (first == 3))
-    np.testing.assert_array_equal(train.X[:, :784], raw["train_images"][kept] / 127.5 - 1)
+    np.testing.assert_array_equal(train.X.values[:, :784], 2.0 * raw["train_images"][kept] - 255)
     np.testing.assert_array_equal(train.labels, first[kept])
     kept = np.flatnonzero((raw["test_labels"] == 2) | (raw["test_labels"] == 3))
-    np.testing.assert_array_equal(validation.X[:, :784], raw["test_images"][kept] / 127.5 - 1)
+    np.testing.assert_array_equal(validation.X.values[:, :784], 2.0 * raw["test_images"][kept] - 255)

@@ -1,4 +1,5 @@
-"""The models against independent references: central differences, losses computed by hand, extreme logits."""
+"""The models against independent references: central differences, losses computed by hand, the
+textbook expressions in plain NumPy, extreme logits."""
 
 import math
 import warnings
@@ -6,10 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from mnist_report.models import (
-    LogisticRegression, SoftmaxRegression, log_softmax, mean, shifted_exponentials, sigmoid, softmax,
-)
-from mnist_report.speed import SMALL_PRODUCT, product, row_blocks
+from mnist_report.exact import Inputs
+from mnist_report.models import LogisticRegression, SoftmaxRegression, log_sigmoid, log_softmax, sigmoid, softmax
 
 
 def objective(model, X, Y):
@@ -31,13 +30,20 @@ def central_difference_gradient(model, X, Y, epsilon=1e-3):
     return gradient
 
 
+def inputs(values):
+    """Inputs ``values / 255`` of integer-valued ``values`` (the data's own scale)."""
+    return Inputs(np.asarray(values, dtype=np.float64), 255, bound=255)
+
+
 def random_problem(num_outputs, rng, num_samples=20, num_inputs=30):
-    X = np.concatenate([rng.uniform(-1, 1, (num_samples, num_inputs - 1)), np.ones((num_samples, 1))], axis=1)
+    """Pixels-like inputs: ``2p - 255`` for random p, and the bias 255; targets 0/1 or one-hot."""
+    values = np.concatenate([2.0 * rng.integers(0, 256, (num_samples, num_inputs - 1)) - 255,
+                             np.full((num_samples, 1), 255.0)], axis=1)
     if num_outputs == 1:
         Y = rng.integers(0, 2, (num_samples, 1)).astype(np.float64)
     else:
         Y = np.eye(num_outputs)[rng.integers(0, num_outputs, num_samples)]
-    return X, Y
+    return inputs(values), Y
 
 
 @pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
@@ -57,7 +63,7 @@ def test_logistic_loss_by_hand():
     # Two samples, one input: z = (0, ln 3) -> yhat = (1/2, 3/4); targets (1, 0).
     model = LogisticRegression(num_inputs=1)
     model.w[:] = math.log(3)
-    X = np.array([[0.0], [1.0]])
+    X = inputs([[0.0], [255.0]])
     Y = np.array([[1.0], [0.0]])
     expected = -(math.log(1 / 2) + math.log(1 - 3 / 4)) / 2
     assert model.loss(X, Y) == pytest.approx(expected, rel=1e-15)
@@ -68,11 +74,12 @@ def test_softmax_loss_by_hand():
     # One sample, logits (0, ln 2, ln 7) -> yhat = (1, 2, 7) / 10; target class 1.
     model = SoftmaxRegression(num_inputs=3)
     model.w = np.diag([0.0, math.log(2), math.log(7)])
-    X = np.array([[1.0, 1.0, 1.0]])
+    X = inputs([[255.0, 255.0, 255.0]])
     Y = np.array([[0.0, 1.0, 0.0]])
     z = X @ model.w
+    np.testing.assert_allclose(z, [[0.0, math.log(2), math.log(7)]], rtol=1e-15)
     np.testing.assert_allclose(softmax(z), [[0.1, 0.2, 0.7]], rtol=1e-15)
-    assert SoftmaxRegression.loss_from_logits(z, Y) == pytest.approx(-math.log(0.2), rel=1e-15)
+    assert SoftmaxRegression.cross_entropy(z, Y) == pytest.approx(-math.log(0.2), rel=1e-15)
 
 
 def test_l2_penalty_enters_gradient_as_two_lambda_w():
@@ -98,10 +105,10 @@ def test_extreme_logits_stay_finite_without_warnings(logit):
             assert np.all(np.isfinite(log_softmax(z10)))
             # The target is the class that the logit makes least likely: yhat rounds to 0, the loss must not be inf.
             wrong = np.array([[float(logit < 0)], [float(logit > 0)]])
-            loss1 = LogisticRegression.loss_from_logits(z1, wrong)
+            loss1 = LogisticRegression.cross_entropy(z1, wrong)
             Y = np.zeros((2, 10))
             Y[:, 0] = 1
-            loss10 = SoftmaxRegression.loss_from_logits(z10, Y)
+            loss10 = SoftmaxRegression.cross_entropy(z10, Y)
     assert math.isfinite(loss1) and math.isfinite(loss10)
     # The exact values: ln(1 + e^|z|) ~ |z| for logistic, and for softmax the log of the partition function.
     assert loss1 == pytest.approx(abs(logit), rel=1e-12)
@@ -112,124 +119,94 @@ def test_extreme_logits_stay_finite_without_warnings(logit):
 def test_accuracy_counts_predictions_equal_to_targets():
     model = LogisticRegression(num_inputs=1)
     model.w[:] = 1.0
-    X = np.array([[2.0], [-1.0], [0.0], [-3.0]])  # yhat >= 0.5 at z >= 0: predictions 1, 0, 1, 0
+    X = inputs([[510.0], [-255.0], [0.0], [-765.0]])  # yhat >= 0.5 at z >= 0: predictions 1, 0, 1, 0
     Y = np.array([[1.0], [1.0], [1.0], [0.0]])
     assert model.accuracy(X, Y) == 0.75
     softmax_model = SoftmaxRegression(num_inputs=2)
     softmax_model.w = np.zeros((2, 10))
     softmax_model.w[0, 4] = 1.0
     softmax_model.w[1, 7] = 1.0
-    X = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0]])
+    X = inputs([[255.0, 0.0], [0.0, 255.0], [510.0, 255.0]])
     Y = np.eye(10)[[4, 4, 4]]
     assert softmax_model.accuracy(X, Y) == pytest.approx(2 / 3)
 
 
+def pixels_problem(num_outputs, num_samples, seed):
+    rng = np.random.default_rng(seed)
+    return random_problem(num_outputs, rng, num_samples=num_samples, num_inputs=785)
+
+
 @pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
 def test_logits_of_a_data_set_are_X_w(model_class):
-    # logits() multiplies in blocks of rows (speed.product): the same sums, added in the unpacked
-    # kernel's order, so equal to one X @ w up to the last bit (~3e-15 relative).
-    rng = np.random.default_rng(7)
-    X = np.concatenate([rng.integers(0, 256, (3000, 784)) / 127.5 - 1, np.ones((3000, 1))], axis=1)
+    # X @ w is the exact product (exact.py): within the rounding of a plain float64 product of it.
+    X, _ = pixels_problem(model_class.num_outputs, 3000, 7)
     model = model_class()
-    model.w = rng.normal(0, 0.05, model.w.shape)
-    z = model.logits(X)
-    assert z.shape == (3000, model.num_outputs) and z.flags.c_contiguous
-    np.testing.assert_allclose(z, X @ model.w, rtol=1e-13, atol=1e-13)
-
-
-@pytest.mark.parametrize("shape", [(20000, 785, 10), (128, 785, 10), (127, 785, 10), (4005, 785, 1), (1, 785, 10),
-                                   (3, 4, 2)])
-@pytest.mark.parametrize("transposed", [False, True])
-def test_product_in_blocks_of_rows_is_the_matrix_product(shape, transposed):
-    # Shapes with and without a shorter last block, a single row, and A = X^T (the gradient's
-    # operand, Fortran-ordered) as well as X.
-    M, K, N = shape
-    rng = np.random.default_rng(M + K + N)
-    A = rng.normal(size=(K, M)).T if transposed else rng.normal(size=(M, K))
-    B = rng.normal(size=(K, N))
-    result = product(A, B)
-    assert result.shape == (M, N) and result.flags.c_contiguous
-    # Bound on the rounding error of a K-term dot product: K * eps * sum_k |a_k b_k|.
-    np.testing.assert_allclose(result, A @ B, rtol=0, atol=K * 2.3e-16 * (np.abs(A) @ np.abs(B)).max())
-
-
-@pytest.mark.parametrize("M, K, N, expected", [
-    (20000, 785, 10, 127),  # 157 blocks of 127 rows + 61: the fewest under 10^6 multiply-adds each
-    (128, 785, 10, 64),     # a batch: 2 x 64 (128 rows would be 1004800 multiply-adds)
-    (127, 785, 10, 127),    # fits in one block
-    (785, 128, 10, 393),    # the gradient's X^T (D): 393 + 392
-    (4005, 785, 1, 1002),   # binary training set: 3 x 1002 + 999
-    (5, 10**7, 1, 1),       # a row alone is over the limit: one row per block
-])
-def test_row_blocks_are_the_fewest_within_the_small_kernels_limit(M, K, N, expected):
-    rows = row_blocks(M, K, N)
-    assert rows == expected
-    if K * N <= SMALL_PRODUCT:
-        most_rows = SMALL_PRODUCT // (K * N)
-        assert rows * K * N <= SMALL_PRODUCT  # each block takes the unpacked kernel
-        assert math.ceil(M / rows) == math.ceil(M / most_rows)  # and no more blocks than needed
-
-
-def test_product_writes_into_out_and_refuses_a_wrong_shape():
-    rng = np.random.default_rng(2)
-    A, B = rng.normal(size=(300, 785)), rng.normal(size=(785, 10))
-    out = np.full((600, 10), np.nan)
-    assert product(A, B, out=out[300:]) is not None
-    np.testing.assert_allclose(out[300:], A @ B, rtol=1e-12, atol=1e-12)
-    assert np.isnan(out[:300]).all()
-    with pytest.raises(ValueError, match=r"out has shape \(300, 9\), expected \(300, 10\)"):
-        product(A, B, out=np.empty((300, 9)))
+    model.w = np.random.default_rng(8).normal(0, 0.05, model.w.shape)
+    z = X @ model.w
+    plain = X.as_floats() @ model.w
+    assert z.shape == (3000, model.num_outputs)
+    bound = 785 * 2.3e-16 * (np.abs(X.as_floats()) @ np.abs(model.w))
+    assert np.all(np.abs(z - plain) <= bound)
 
 
 @pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
-def test_loss_and_gradient_are_those_of_one_forward_pass(model_class):
-    rng = np.random.default_rng(11)
-    X, Y = random_problem(model_class.num_outputs, rng, num_samples=128, num_inputs=785)
-    model = model_class(l2_lambda=0.3, num_inputs=785)
-    model.w = rng.normal(0, 0.05, model.w.shape)
+@pytest.mark.parametrize("l2_lambda", [0.0, 0.3])
+def test_loss_and_gradient_are_the_textbook_expressions(model_class, l2_lambda):
+    # The course's expressions in plain NumPy (np.exp, np.log, @, np.mean): the same values to
+    # within their rounding.
+    X, Y = pixels_problem(model_class.num_outputs, 128, 11)
+    model = model_class(l2_lambda=l2_lambda, num_inputs=785)
+    model.w = np.random.default_rng(12).normal(0, 0.05, model.w.shape)
     w_before = model.w.copy()
     loss, gradient = model.loss_and_gradient(X, Y)
-    z = model.logits(X)
-    assert loss == model.loss_from_logits(z, Y)  # the same bits: shared exponentials, same operations
-    # The textbook expression with plain products; the blocked products add in another order.
-    Yhat = model.activation(X @ model.w)
-    np.testing.assert_allclose(gradient, -(X.T @ (Y - Yhat)) / 128 + 2 * 0.3 * model.w, rtol=1e-12, atol=1e-15)
+    assert loss == model.loss(X, Y)  # the same bits: the same operations, written once
+    x = X.as_floats()
+    z = x @ model.w
+    if model_class is LogisticRegression:
+        Yhat = 1 / (1 + np.exp(-z))
+        expected_loss = -np.mean(Y * np.log(Yhat) + (1 - Y) * np.log(1 - Yhat))
+    else:
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        Yhat = e / e.sum(axis=1, keepdims=True)
+        expected_loss = -np.mean(np.sum(Y * np.log(Yhat), axis=1))
+    assert loss == pytest.approx(expected_loss, rel=1e-13)
+    np.testing.assert_allclose(gradient, -(x.T @ (Y - Yhat)) / 128 + 2 * l2_lambda * model.w, rtol=1e-11,
+                               atol=1e-15)
     np.testing.assert_array_equal(model.w, w_before)
 
 
-def test_softmax_loss_and_correct_equal_their_definitions_to_the_bit():
+def test_softmax_loss_and_correct_equal_their_definitions():
     rng = np.random.default_rng(5)
     z = rng.normal(0, 3, (500, 10))
     z[:50, 7] = z[:50, 2] = z[:50].max(axis=1) + 1  # ties: argmax takes the first, class 2
     Y = np.eye(10)[rng.integers(0, 10, 500)]
     Y[:25] = np.eye(10)[2]
     Y[25:50] = np.eye(10)[7]
-    assert SoftmaxRegression.loss_from_logits(z, Y) == float(-np.mean(np.sum(Y * log_softmax(z), axis=1)))
+    expected = -math.fsum(np.sum(Y * log_softmax(z), axis=1).tolist()) / 500  # one-hot: each row sum is exact
+    assert SoftmaxRegression.cross_entropy(z, Y) == expected
     correct = SoftmaxRegression.correct(z, Y)
     np.testing.assert_array_equal(correct, np.argmax(z, axis=1) == np.argmax(Y, axis=1))
     assert correct[:25].all() and not correct[25:50].any()
 
 
-@pytest.mark.parametrize("length", [1, 7, 8, 9, 127, 128, 129, 1000, 10000])
-def test_mean_is_numpys_mean_to_the_bit(length):
-    # Pairwise summation changes its order at 8 and 128 terms: lengths on both sides of each.
-    rng = np.random.default_rng(length)
-    values = rng.normal(0, 1, length) * 10.0 ** rng.integers(-8, 8, length)
-    assert mean(values).hex() == float(np.mean(values)).hex()
+def test_log_sigmoid_and_sigmoid_are_the_textbook_functions():
+    z = np.linspace(-30, 30, 2001)
+    np.testing.assert_allclose(log_sigmoid(z), -np.log1p(np.exp(-z)), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(sigmoid(z), 1 / (1 + np.exp(-z)), rtol=1e-15)
 
 
-@pytest.mark.parametrize("l2_lambda", [0.0, 0.3])
-def test_softmax_step_equals_the_operations_it_fuses_to_the_bit(l2_lambda):
-    # loss_and_gradient works in place; the reference is the plain sequence of the same operations:
-    # shifted exponentials, log_softmax, the mean of the picked log-probabilities, softmax, the
-    # gradient with its penalty term (2 * 0 * w included when lambda = 0).
-    rng = np.random.default_rng(12)
-    X, Y = random_problem(10, rng, num_samples=128, num_inputs=785)
-    model = SoftmaxRegression(l2_lambda=l2_lambda, num_inputs=785)
-    model.w = rng.normal(0, 0.5, model.w.shape)
-    loss, gradient = model.loss_and_gradient(X, Y)
-    shifted, e, total = shifted_exponentials(product(X, model.w))
-    expected_loss = float(-np.mean(np.einsum("nk,nk->n", Y, shifted - np.log(total))))
-    expected_gradient = product(X.T, Y - e / total) / -128 + 2 * l2_lambda * model.w
-    assert loss.hex() == expected_loss.hex()
-    np.testing.assert_array_equal(gradient, expected_gradient)  # +0 and -0 count as equal here
+@pytest.mark.parametrize("model_class", [LogisticRegression, SoftmaxRegression])
+def test_several_weights_in_one_pass_give_the_figures_of_each_alone(model_class):
+    # evaluate_each and accuracy_each read the data once for all weights: the same bits as one at a
+    # time, and the softmax accuracies (single precision where it decides) those of the exact logits.
+    X, Y = pixels_problem(model_class.num_outputs, 2000, 13)
+    rng = np.random.default_rng(14)
+    model = model_class(num_inputs=785)
+    weights = [rng.normal(0, scale, model.w.shape) for scale in (0.001, 0.05, 0.3)]
+    together = model.evaluate_each(X, Y, weights)
+    accuracies = model.accuracy_each(X, Y, weights)
+    for w, figures, accuracy in zip(weights, together, accuracies):
+        model.w = w
+        z = X @ w
+        assert figures == (model.cross_entropy(z, Y), model.accuracy_from_logits(z, Y)) == model.evaluate(X, Y)
+        assert accuracy == model.accuracy_from_logits(z, Y) == model.accuracy(X, Y)

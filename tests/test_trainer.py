@@ -2,17 +2,15 @@
 
 import itertools
 import threading
-import time
 
 import numpy as np
 import pytest
 
-from mnist_report import speed
 from mnist_report.data import Split
-from mnist_report.models import LogisticRegression, SoftmaxRegression, log_softmax
-from mnist_report.speed import product
+from mnist_report.exact import Inputs
+from mnist_report.models import LogisticRegression, SoftmaxRegression
 from mnist_report.trainer import (
-    DivergedError, batches, could_stop_early, epoch_order, final_metrics, should_stop_early, train,
+    DivergedError, Validations, batches, could_stop_early, epoch_order, final_metrics, should_stop_early, train,
     validation_interval,
 )
 
@@ -23,9 +21,13 @@ ORIGINAL_RULE = {"early_stopping_patience": 10, "validations_per_epoch": 5}
 
 
 def synthetic_split(num_samples, rng, num_inputs=8, task="binary"):
-    X = np.concatenate([rng.normal(size=(num_samples, num_inputs - 1)), np.ones((num_samples, 1))], axis=1)
+    """Inputs as the data has them (integers 2p - 255 and the bias 255, over 255), labels from a
+    random linear model."""
+    values = np.concatenate([2.0 * rng.integers(0, 256, (num_samples, num_inputs - 1)) - 255,
+                             np.full((num_samples, 1), 255.0)], axis=1)
+    X = Inputs(values, 255, bound=255)
     true_w = rng.normal(size=(num_inputs, 10 if task == "softmax" else 1))
-    z = X @ true_w
+    z = X.as_floats() @ true_w
     if task == "softmax":
         labels = np.argmax(z, axis=1)
         return Split(X, np.eye(10)[labels], labels)
@@ -104,7 +106,7 @@ def test_training_matches_a_hand_written_sgd_loop():
         order_rng.shuffle(order)
         for b in range(6):
             index = order[b * 16:(b + 1) * 16]
-            X, Y = train_set.X[index], train_set.Y[index]
+            X, Y = train_set.X.as_floats()[index], train_set.Y[index]
             z = X @ w
             p = np.exp(z - z.max(1, keepdims=True))
             p /= p.sum(1, keepdims=True)
@@ -120,8 +122,9 @@ def test_a_run_without_penalty_takes_the_steps_of_the_full_formula_to_the_bit(ta
     # byte for byte, the signs of zeros included. A column of zeros makes some gradients exactly +-0.
     rng = np.random.default_rng(8)
     train_set = synthetic_split(96, rng, task=task)
-    X = train_set.X.copy()
-    X[:, 2] = 0.0
+    values = train_set.X.values.copy()
+    values[:, 2] = 0.0
+    X = Inputs(values, 255, bound=255)
     train_set = Split(X, train_set.Y, train_set.labels)
     model_class = SoftmaxRegression if task == "softmax" else LogisticRegression
     model = model_class(num_inputs=8)
@@ -131,7 +134,7 @@ def test_a_run_without_penalty_takes_the_steps_of_the_full_formula_to_the_bit(ta
     for step in range(18):
         X_batch, Y_batch = X[(step % 6) * 16:(step % 6) * 16 + 16], train_set.Y[(step % 6) * 16:(step % 6) * 16 + 16]
         Yhat = replay.forward(X_batch)
-        gradient = -product(X_batch.T, Y_batch - Yhat) / 16 + 2 * 0.0 * replay.w
+        gradient = -(X_batch.T @ (Y_batch - Yhat)) / 16 + 2 * 0.0 * replay.w
         replay.w = replay.w - 0.3 * gradient
     assert (model.w[2] == 0).all() and model.w.tobytes() == replay.w.tobytes()
 
@@ -181,10 +184,9 @@ def test_batch_larger_than_training_set_is_refused():
 
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_each_validation_is_that_of_the_weights_of_its_step(early_stopping):
-    # Validations run on two threads (the validation set's blocks shared between them; the training
-    # accuracies on the second thread, several validations' weights per pass over the training set,
-    # while SGD goes on). Replayed here step by step in one thread, each figure must be that of the
-    # weights of its step, in the order of the steps.
+    # Validations run on two threads of their own, several at a time, while SGD goes on. Replayed
+    # here step by step on one thread, each figure must be that of the weights of its step, to the
+    # bit, in the order of the steps.
     rng = np.random.default_rng(4)
     train_set, val_set = synthetic_split(400, rng, task="softmax"), synthetic_split(60, rng, task="softmax")
     if early_stopping:  # validation labels that training does not learn: the run stops early
@@ -205,15 +207,15 @@ def test_each_validation_is_that_of_the_weights_of_its_step(early_stopping):
         if step in history.val_step:
             expected.append(np.mean(np.argmax(train_set.X @ replay.w, axis=1) == train_set.labels))
             z_val = val_set.X @ replay.w
-            expected_val_loss.append(-np.mean(np.sum(val_set.Y * log_softmax(z_val), axis=1)))
+            expected_val_loss.append(SoftmaxRegression.cross_entropy(z_val, val_set.Y))
             expected_val_accuracy.append(np.mean(np.argmax(z_val, axis=1) == val_set.labels))
     assert history.train_accuracy == expected
     assert history.val_accuracy == expected_val_accuracy
-    np.testing.assert_allclose(history.val_loss, expected_val_loss, rtol=1e-12)
+    assert history.val_loss == expected_val_loss
     assert 0.3 < min(expected) < max(expected) <= 1  # the accuracies vary: the check can fail
-    # During training the training accuracies may lag behind the validations (5 an epoch), never
-    # run ahead of them; the history holds all of them when train returns (above).
-    assert seen == sorted(seen) and all(count <= (epoch + 1) * 5 for epoch, count in enumerate(seen))
+    # on_epoch sees each epoch once its 5 validations are all in the history, in order.
+    assert seen == [5 * (epoch + 1) for epoch in range(len(seen))]
+    assert len(seen) == (result.early_stop_epoch if early_stopping else 30)
 
 
 def test_a_run_that_ends_with_an_error_leaves_no_thread_behind():
@@ -227,18 +229,16 @@ def test_a_run_that_ends_with_an_error_leaves_no_thread_behind():
 
 
 def test_an_error_on_the_worker_thread_ends_the_run_with_it_and_no_thread_behind(monkeypatch):
-    # The training accuracies are mostly the worker's job (model.correct_count on blocks of the
-    # training set); the replacement fails there only, as an allocation might on that thread, and
-    # slows the caller's thread so that the worker surely gets its share of the blocks.
-    correct_count = SoftmaxRegression.correct_count
+    # The training accuracies are computed on a thread of Validations; the replacement fails there
+    # only, as an allocation might on that thread.
+    accuracy_each = SoftmaxRegression.accuracy_each
 
-    def failing_on_the_worker(z, Y):
+    def failing_on_the_worker(self, X, Y, weights):
         if threading.current_thread() is not threading.main_thread():
             raise MemoryError("worker could not allocate")
-        time.sleep(0.01)
-        return correct_count(z, Y)
+        return accuracy_each(self, X, Y, weights)
 
-    monkeypatch.setattr(SoftmaxRegression, "correct_count", staticmethod(failing_on_the_worker))
+    monkeypatch.setattr(SoftmaxRegression, "accuracy_each", failing_on_the_worker)
     rng = np.random.default_rng(0)
     train_set, val_set = synthetic_split(64, rng, task="softmax"), synthetic_split(20, rng, task="softmax")
     before = threading.active_count()
@@ -309,26 +309,20 @@ def test_a_shorter_patience_stops_a_run_sooner():
     assert steps[3] < steps[10]
 
 
-@pytest.mark.parametrize("fewest, most", [(1, 1), (16, 16), (2, 3)])
-def test_grouping_the_validations_changes_no_bit_of_the_history(monkeypatch, fewest, most):
-    # README, Speed: several weight matrices per pass give the same bits as one at a time. With 785
-    # inputs a pass covers several row blocks (speed.row_ranges: 127 rows for 10 outputs), the shape
-    # where a stacked product could differ from the single one; the default grouping is the reference.
+@pytest.mark.parametrize("most", [1, 2, 3])
+def test_grouping_the_validations_changes_no_bit_of_the_history(monkeypatch, most):
+    # Several weight matrices per pass over each data set give the same bits as one at a time: the
+    # exact products do not depend on the columns computed with them. 785 inputs, as the data has.
     rng = np.random.default_rng(7)
     train_set, val_set = synthetic_split(600, rng, 785, "softmax"), synthetic_split(300, rng, 785, "softmax")
-    assert len(speed.row_ranges(600, 785, 10)) > 1
 
-    def history(fewest_weights: int, most_weights: int):
-        monkeypatch.setattr(speed, "FEWEST_WEIGHTS_PER_PASS", fewest_weights)
-        monkeypatch.setattr(speed, "MOST_WEIGHTS_PER_PASS", most_weights)
+    def history(most_queued: int):
+        monkeypatch.setattr(Validations, "MOST_QUEUED", most_queued)
         result = train(SoftmaxRegression(num_inputs=785), train_set, val_set, learning_rate=0.01, epochs=4,
                        batch_size=30, shuffle=True, early_stopping=False, **ORIGINAL_RULE, seed=3)
         return result.history
 
-    reference = history(4, 16)
-    grouped = history(fewest, most)
+    reference = history(16)
+    grouped = history(most)
     assert len(reference.val_step) == 20
-    for name in ("val_step", "val_loss", "val_accuracy", "train_accuracy"):
-        assert np.array_equal(np.asarray(getattr(grouped, name)), np.asarray(getattr(reference, name))), name
-    # The figures vary, so equal histories say something.
-    assert len(set(reference.val_loss)) > 10
+    assert grouped == reference

@@ -2,7 +2,8 @@
 splits and its pre-processing. No other module knows these.
 
 Shapes: images ``(n, 784)`` uint8 (28x28 pixels, row-major), labels ``(n,)`` uint8; after
-:func:`pre_process_images`, ``X`` is ``(n, 785)`` float64 with the bias column last.
+:func:`pre_process_images`, ``X`` is ``(n, 785)`` with the bias column last, kept exactly as
+integers over a scale (:class:`~mnist_report.exact.Inputs`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_report.errors import PipelineError
+from mnist_report.exact import Inputs
 
 #: Where the download stage puts the four decompressed IDX files.
 MNIST_DIR = Path("data/mnist")
@@ -115,13 +117,13 @@ def verify_idx(data: bytes, spec: IdxFile, source: str) -> None:
 
 @dataclass(frozen=True)
 class Split:
-    """A data set as the models see it: ``X`` (n, 785) float64 with bias column; ``Y`` targets.
+    """A data set as the models see it: ``X`` (n, 785) with bias column (:class:`~mnist_report.exact.Inputs`); ``Y`` targets.
 
     ``Y`` is ``(n, 1)`` of 0/1 for the binary task, ``(n, 10)`` one-hot for softmax; ``labels`` (n,)
     holds the digits.
     """
 
-    X: np.ndarray
+    X: Inputs
     Y: np.ndarray
     labels: np.ndarray
 
@@ -141,14 +143,19 @@ def load_mnist(directory: str | Path = MNIST_DIR) -> dict[str, np.ndarray]:
     return arrays
 
 
-def pre_process_images(images: np.ndarray) -> np.ndarray:
-    """Returns ``X = images / 127.5 - 1`` in float64 with a column of ones appended: (n, 784) -> (n, 785)."""
-    # Written into one (n, 785) array: the same operations as concatenating, without a second copy.
-    X = np.empty((images.shape[0], images.shape[1] + 1))
-    np.divide(images, 127.5, out=X[:, :-1])
-    X[:, :-1] -= 1
-    X[:, -1] = 1
-    return X
+#: ``x / 127.5 - 1 = (2x - 255) / 255``: the inputs are kept as the integers ``2x - 255`` (and 255
+#: for the bias) over this scale, so that products with them can be exact (:mod:`mnist_report.exact`).
+INPUT_SCALE = 255
+
+
+def pre_process_images(images: np.ndarray) -> Inputs:
+    """Returns ``X = images / 127.5 - 1`` with a column of ones appended: (n, 784) -> (n, 785), as
+    :class:`~mnist_report.exact.Inputs`: the integers ``2 images - 255`` and 255 over ``INPUT_SCALE``."""
+    values = np.empty((images.shape[0], images.shape[1] + 1))
+    np.multiply(images, 2.0, out=values[:, :-1])
+    values[:, :-1] -= INPUT_SCALE
+    values[:, -1] = INPUT_SCALE
+    return Inputs(values, INPUT_SCALE, bound=INPUT_SCALE)
 
 
 def one_hot(labels: np.ndarray, num_classes: int = DIGITS) -> np.ndarray:

@@ -7,55 +7,44 @@ whose gradient is the same expression for both (Tasks 1a, 1b, 4a):
 
     dJ/dw = -(1/N) X^T (Y - Yhat) + 2 lambda w          (785, K)
 
-The loss they report is ``C`` alone, as the original's figures are. The products ``X w`` and
-``X^T (Y - Yhat)`` go through :func:`mnist_report.speed.product`: the same dot products, in
-blocks of rows that run faster.
+The loss they report is ``C`` alone, as the original's figures are.
+
+The code is the course's, line for line; what makes its every bit the same on every machine is
+in :mod:`mnist_report.exact`, behind the names it imports: ``X`` is an :class:`~mnist_report.exact.Inputs`,
+whose ``X @ w`` and ``X.T @ r`` are exact products, and ``exp``, ``log``, ``log1p``, ``total`` and
+``row_sum`` depend on IEEE ``+ - * /`` alone, not on the CPU, the BLAS or the NumPy version.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mnist_report.speed import product  # A @ B, in row blocks (same sums; see speed.py)
-
-
-def mean(values: np.ndarray) -> float:
-    """Returns the mean of a 1-D float64 array: ``np.mean(values)`` to the bit (the same pairwise
-    ``np.add.reduce``, then the same division by the count), without its Python layers (~5 us, which
-    count at every step)."""
-    return float(np.add.reduce(values) / values.shape[0])
+from mnist_report.exact import Inputs, argmax_rows, exp, log, log1p, row_sum, total
 
 
 def log_sigmoid(z: np.ndarray) -> np.ndarray:
-    """Returns ``ln sigma(z) = -ln(1 + e^-z)``, finite for every finite ``z`` (no overflow)."""
-    return -np.logaddexp(0.0, -z)
+    """Returns ``ln sigma(z) = -ln(1 + e^-z) = min(z, 0) - ln(1 + e^-|z|)``, finite for every finite
+    ``z`` (no overflow)."""
+    return np.minimum(z, 0.0) - log1p(exp(-np.abs(z)))
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Returns ``1 / (1 + e^-z)`` without overflow warnings for large ``|z|``."""
+    """Returns ``1 / (1 + e^-z)`` without overflow for large ``|z|``."""
     # e^-|z| never overflows; the two branches are the same function written two ways.
-    e = np.exp(-np.abs(z))
+    e = exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def shifted_exponentials(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Returns ``s = z - max z``, ``e^s`` and ``sum_k e^s_k`` (N, 1) along axis 1: what ``softmax`` and
-    ``log_softmax`` share, shifted by the row maximum so that nothing overflows."""
-    shifted = z - z.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return shifted, e, e.sum(axis=1, keepdims=True)
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """Returns ``ln softmax(z)`` along axis 1: ``z_k - max z - ln sum_k' e^(z_k' - max z)``."""
-    shifted, _, total = shifted_exponentials(z)
-    return shifted - np.log(total)
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - log(row_sum(exp(shifted)))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """Returns ``e^z_k / sum_k' e^z_k'`` along axis 1, shifted by the row maximum so that nothing overflows."""
-    _, e, total = shifted_exponentials(z)
-    return e / total
+    e = exp(z - z.max(axis=1, keepdims=True))
+    return e / row_sum(e)
 
 
 class LinearModel:
@@ -67,64 +56,52 @@ class LinearModel:
         self.l2_lambda = l2_lambda
         self.w = np.zeros((num_inputs, self.num_outputs))
 
-    def logits(self, X: np.ndarray) -> np.ndarray:
-        """Returns ``z = X w``   (N, K), C-contiguous."""
-        return product(X, self.w)
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: Inputs) -> np.ndarray:
         """Returns ``yhat = f(X w)``   (N, K)."""
-        return self.activation(self.logits(X))
+        return self.activation(X @ self.w)
 
-    def loss(self, X: np.ndarray, Y: np.ndarray) -> float:
+    def loss(self, X: Inputs, Y: np.ndarray) -> float:
         """Returns the mean cross-entropy ``C`` of the current weights on (X, Y)."""
-        return self.loss_from_logits(self.logits(X), Y)
+        return self.cross_entropy(X @ self.w, Y)
 
-    def gradient(self, X: np.ndarray, Y: np.ndarray, Yhat: np.ndarray) -> np.ndarray:
+    def gradient(self, X: Inputs, Y: np.ndarray, Yhat: np.ndarray) -> np.ndarray:
         """Returns ``dJ/dw = -(1/N) X^T (Y - Yhat) + 2 lambda w``   (785, K), given ``Yhat = forward(X)``."""
-        return self.gradient_from_residual(X, Y - Yhat)
+        return -(X.T @ (Y - Yhat)) / len(X) + 2 * self.l2_lambda * self.w
 
-    def gradient_from_residual(self, X: np.ndarray, residual: np.ndarray) -> np.ndarray:
-        """Returns ``dJ/dw = -(1/N) X^T residual + 2 lambda w``   (785, K), given ``residual = Y - Yhat``
-        (N, K); a new array, which the caller may change in place."""
-        gradient = product(X.T, residual)
-        # In place on the product's buffer, which saves two 785 x K temporaries a step; dividing by -N
-        # is -(...)/N to the bit (rounding is symmetric in sign).
-        gradient /= -X.shape[0]
-        # Without a penalty the term is 0 * w = +-0, which changes no weight: it could only turn a
-        # -0 of the gradient into +0, and w - (+-0) is w for every w the trainer meets (it starts at
-        # +0, and x - y rounds to -0 only for x = -0).
-        if self.l2_lambda:
-            gradient += 2 * self.l2_lambda * self.w
-        return gradient
-
-    def loss_and_gradient(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+    def loss_and_gradient(self, X: Inputs, Y: np.ndarray) -> tuple[float, np.ndarray]:
         """Returns ``(C, dJ/dw)`` on the batch (X, Y), both from one forward pass ``z = X w``."""
-        z = self.logits(X)
-        return self.loss_from_logits(z, Y), self.gradient(X, Y, self.activation(z))
+        z = X @ self.w
+        return self.cross_entropy(z, Y), self.gradient(X, Y, self.activation(z))
 
-    def accuracy(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
-        """Returns the fraction of samples whose prediction equals the target, with weights ``w``
-        (785, K) if given (the trainer's copy of a moment's weights), else the model's own."""
-        return self.accuracy_from_logits(product(X, self.w if w is None else w), Y)
+    def evaluate(self, X: Inputs, Y: np.ndarray) -> tuple[float, float]:
+        """Returns ``(C, accuracy)`` of the current weights on (X, Y), from one product ``z = X w``."""
+        return self.evaluate_each(X, Y, [self.w])[0]
+
+    def evaluate_each(self, X: Inputs, Y: np.ndarray, weights: list[np.ndarray]) -> list[tuple[float, float]]:
+        """Returns ``(C, accuracy)`` on (X, Y) of each weight matrix (785, K) of ``weights`` (the
+        trainer's copies of several moments), from one product that reads ``X`` once."""
+        return [(self.cross_entropy(z, Y), self.accuracy_from_logits(z, Y)) for z in X.times_each(weights)]
+
+    def accuracy(self, X: Inputs, Y: np.ndarray) -> float:
+        """Returns the fraction of samples whose prediction equals the target, with the current weights."""
+        return self.accuracy_each(X, Y, [self.w])[0]
+
+    def accuracy_each(self, X: Inputs, Y: np.ndarray, weights: list[np.ndarray]) -> list[float]:
+        """Returns the accuracy on (X, Y) of each weight matrix of ``weights``."""
+        return [self.accuracy_from_logits(z, Y) for z in X.times_each(weights)]
 
     @classmethod
     def accuracy_from_logits(cls, z: np.ndarray, Y: np.ndarray) -> float:
         """Returns the fraction of samples whose prediction from the logits ``z`` equals the target."""
-        # count / N is np.mean of the booleans to the bit: their sum is an exact integer, then one
-        # correctly rounded division. Counting is ~3x faster than averaging in floats.
-        return cls.correct_count(z, Y) / len(z) if len(z) else float("nan")  # np.mean's nan for no samples
-
-    @classmethod
-    def correct_count(cls, z: np.ndarray, Y: np.ndarray) -> int:
-        """Returns the number of samples whose prediction from the logits ``z`` equals the target."""
-        return int(np.count_nonzero(cls.correct(z, Y)))
+        # count / N is np.mean of the booleans: their sum is an exact integer, then one division.
+        return int(np.count_nonzero(cls.correct(z, Y))) / len(z) if len(z) else float("nan")
 
     @staticmethod
     def activation(z: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     @staticmethod
-    def loss_from_logits(z: np.ndarray, Y: np.ndarray) -> float:
+    def cross_entropy(z: np.ndarray, Y: np.ndarray) -> float:
         raise NotImplementedError
 
     @staticmethod
@@ -145,10 +122,10 @@ class LogisticRegression(LinearModel):
         return sigmoid(z)
 
     @staticmethod
-    def loss_from_logits(z: np.ndarray, Y: np.ndarray) -> float:
+    def cross_entropy(z: np.ndarray, Y: np.ndarray) -> float:
         """Returns ``C`` from the logits, finite even where ``yhat`` rounds to 0 or 1:
         ``ln yhat = ln sigma(z)`` and ``ln(1 - yhat) = ln sigma(-z)``."""
-        return float(-np.mean(Y * log_sigmoid(z) + (1 - Y) * log_sigmoid(-z)))
+        return -total(Y * log_sigmoid(z) + (1 - Y) * log_sigmoid(-z)) / len(z)
 
     @staticmethod
     def correct(z: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -168,39 +145,35 @@ class SoftmaxRegression(LinearModel):
     def activation(z: np.ndarray) -> np.ndarray:
         return softmax(z)
 
-    def loss_and_gradient(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
-        """Returns ``(C, dJ/dw)`` on the batch (X, Y); the loss and ``Yhat`` share their exponentials.
-
-        The operations of ``shifted_exponentials``, ``log_softmax``, ``softmax``, ``loss_from_logits``
-        and ``gradient``, each done once, in place on the buffers this method allocates: the same
-        bits, without their six temporaries.
-        """
-        z = self.logits(X)
-        np.subtract(z, z.max(axis=1, keepdims=True), out=z)  # z - max z
-        e = np.exp(z)
-        total = e.sum(axis=1, keepdims=True)
-        np.subtract(z, np.log(total), out=z)  # ln yhat
-        loss = -mean(np.einsum("nk,nk->n", Y, z))
-        np.divide(e, total, out=e)  # yhat
-        np.subtract(Y, e, out=e)  # Y - yhat
-        return loss, self.gradient_from_residual(X, e)
+    def loss_and_gradient(self, X: Inputs, Y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Returns ``(C, dJ/dw)`` on the batch (X, Y); the loss and ``Yhat`` share their exponentials
+        (``log_softmax`` and ``softmax`` written out once)."""
+        z = X @ self.w
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = exp(shifted)
+        sums = row_sum(e)
+        loss = -total(row_sum(Y * (shifted - log(sums)))) / len(z)
+        return loss, self.gradient(X, Y, e / sums)
 
     @staticmethod
-    def loss_from_logits(z: np.ndarray, Y: np.ndarray) -> float:
+    def cross_entropy(z: np.ndarray, Y: np.ndarray) -> float:
         """Returns ``C`` from the logits, via ``log_softmax`` so that a probability that rounds to 0
         still gives a finite loss."""
-        # sum_k y_k ln yhat_k per sample as an einsum: ~4x faster than sum(Y * ..., axis=1), whose
-        # 10-term row reductions are slow in NumPy. Exact: with one-hot Y each sum is one term plus
-        # exact zeros, the same in any order.
-        return -mean(np.einsum("nk,nk->n", Y, log_softmax(z)))
+        return -total(row_sum(Y * log_softmax(z))) / len(z)
 
     @staticmethod
     def correct(z: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """Returns (N,) booleans: is ``argmax_k z_k`` (= ``argmax_k yhat_k``; softmax keeps the order)
         the target's digit?"""
-        # The one-hot target read at the predicted class is 1 exactly when the two agree: the same as
-        # comparing with argmax_k y_k, without that second row reduction (~1.5x faster).
-        return Y[np.arange(len(z)), np.argmax(z, axis=1)] == 1
+        return np.argmax(z, axis=1) == np.argmax(Y, axis=1)
+
+    def accuracy_each(self, X: Inputs, Y: np.ndarray, weights: list[np.ndarray]) -> list[float]:
+        """Returns the accuracy on (X, Y) of each weight matrix of ``weights``: the fraction of samples
+        whose ``argmax_k (X w)_k`` is the target's digit, with the classes of the exact logits from
+        :func:`~mnist_report.exact.argmax_rows` (single precision where that decides, exact elsewhere)."""
+        digits = np.argmax(Y, axis=1)
+        return [int(np.count_nonzero(predicted == digits)) / len(X) if len(X) else float("nan")
+                for predicted in argmax_rows(X, weights)]
 
 
 def make_model(task: str, l2_lambda: float) -> LinearModel:
