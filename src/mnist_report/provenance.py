@@ -1,14 +1,13 @@
 """Provenance: what the results were made from (Appendix B) and the facts of the data (Setup).
 
 :func:`git_state` reads the commit checked out and whether the working tree differs from it;
-:func:`tool_versions` the versions of Python, its packages and TeX; :func:`data_facts` the sha256 of
+:func:`tool_versions` the versions of the pinned packages; :func:`data_facts` the sha256 of
 the four MNIST files, the sizes of the sets and the image geometry of :mod:`mnist_report.data`.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import platform
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -55,9 +54,11 @@ def read_git_state(root: Path) -> dict[str, Any]:
     ignored: the pipeline writes them itself during ``dvc repro``. Untracked files count (a new
     source file changes the code), except those git ignores.
 
-    The commit is the one checked out when the stage runs; DVC does not rerun the stage for a new
-    commit alone, so it is the commit of the last render, and a report rendered before committing
-    its own changes shows the parent commit and "modified".
+    ``commit`` is the newest commit at or before HEAD that changed a path outside
+    :data:`PIPELINE_OUTPUTS`: committing a run's dvc.lock and metrics after it leaves the report the
+    same, so that a fresh clone renders the bytes that dvc.lock records. DVC does not rerun the stage
+    for a new commit alone: a report rendered before committing its own changes shows the parent
+    commit and "modified" until ``dvc repro --force report``.
     """
     state: dict[str, Any] = {"commit": None, "note": "", "modified": None, "changes": [], "change_count": 0}
     if shutil.which("git") is None:
@@ -71,9 +72,13 @@ def read_git_state(root: Path) -> dict[str, Any]:
                 state["note"] = "not a git repository"
                 return state
             state["note"] = "the repository has no commit yet"
-        else:
-            state["commit"] = head.stdout.decode().strip()
         excludes = [f":(exclude){path}" for path in PIPELINE_OUTPUTS] + [":(exclude,glob)**/.gitignore"]
+        if head.returncode == 0:
+            # The newest commit that changed anything besides the pipeline's outputs: the commit
+            # that records a run's dvc.lock and metrics names the same code as the run itself.
+            newest = _git(root, "log", "-1", "--format=%H", "HEAD", "--", ".", *excludes)
+            found = newest.stdout.decode().strip() if newest.returncode == 0 else ""
+            state["commit"] = found or head.stdout.decode().strip()
         status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--", ".", *excludes)
     except (OSError, subprocess.TimeoutExpired) as error:
         state["note"] = f"git failed ({error})"
@@ -98,8 +103,13 @@ def read_git_state(root: Path) -> dict[str, Any]:
 
 
 def tool_versions() -> list[dict[str, str]]:
-    """Returns the versions of the tools that made the results: Python, its packages and TeX."""
-    versions = [{"tool": "Python", "version": platform.python_version()}]
+    """Returns the versions of the packages that made the results, which requirements.lock pins.
+
+    Not Python's nor TeX's: the results do not depend on Python's version (mnist_report.exact), and
+    a document that named them would differ from machine to machine for no change of a result, so
+    that a fresh clone's ``dvc repro`` would rewrite dvc.lock (pdfTeX names itself in the PDF).
+    """
+    versions = []
     for tool, package in (("NumPy", "numpy"), ("Matplotlib", "matplotlib"), ("Jinja2", "jinja2"),
                           ("DVC", "dvc")):
         try:
@@ -107,20 +117,7 @@ def tool_versions() -> list[dict[str, str]]:
         except importlib.metadata.PackageNotFoundError:
             version = "not installed"
         versions.append({"tool": tool, "version": version})
-    versions.append({"tool": "TeX", "version": tex_version()})
     return versions
-
-
-def tex_version() -> str:
-    """Returns the first line of ``pdflatex --version``, or "not installed"."""
-    if shutil.which("pdflatex") is None:
-        return "not installed"
-    try:
-        result = subprocess.run(["pdflatex", "--version"], capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return "not installed"
-    lines = result.stdout.decode(errors="replace").splitlines()
-    return lines[0].strip() if result.returncode == 0 and lines else "not installed"
 
 
 def data_facts(data_dir: Path, shown_dir: str, classes: Sequence[int]) -> dict[str, Any]:

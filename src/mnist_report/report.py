@@ -11,9 +11,10 @@ the report (``setup``, ``task2``, ``task3``, ``task4``, ``reproduction``, ``git`
 of its ``facts_*`` module. The rendering is :mod:`mnist_report.templates`; ``docs/architecture.md``
 follows a fact from its file to its sentence.
 
-Determinism: the .tex is a function of the declared inputs and of the environment's tool versions,
-except for the provenance block's git commit and working-tree state, which are read when the stage
-runs (see :func:`mnist_report.provenance.git_state`).
+Determinism: the .tex is a function of the declared inputs and of the versions requirements.lock
+pins, the same bytes on every machine, except for the provenance block's git commit and
+working-tree state, which are read when the stage runs (see :func:`mnist_report.provenance.git_state`:
+the commit of the code, which committing a run's results leaves the same).
 """
 
 from __future__ import annotations
