@@ -52,17 +52,23 @@ def slice_bits(terms: int, bound: float) -> int:
     return 52 - (max(1, math.ceil(terms * bound)) - 1).bit_length()
 
 
-def split(B: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, int]:
+def split(B: np.ndarray, bits: int, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Returns ``(high, low, e)``: integer-valued arrays with ``|high| <= 2**bits``,
     ``|low| <= 2**(bits - 1)`` and ``B ~= (high + low * 2**-bits) * 2**(e - bits)``, where ``2**e``
     exceeds the largest ``|B|``; what is dropped is below ``2**(e - 2 bits - 1)`` per element.
     Scaling by a power of two is exact and ``rint`` rounds to an integer, so the slices are the same
-    bits everywhere (the error-free splitting of Ozaki's scheme)."""
+    bits everywhere (the error-free splitting of Ozaki's scheme). ``out`` (K, 2N), if given, receives
+    ``[high low]`` side by side."""
     top = float(np.max(np.abs(B))) if B.size else 0.0
     e = math.frexp(top)[1] if math.isfinite(top) else 0  # top < 2**e; 0 for an all-zero B
+    N = B.shape[1]
+    if out is None:
+        out = np.empty((B.shape[0], 2 * N))
+    high, low = out[:, :N], out[:, N:]
     scaled = np.ldexp(B, bits - e)  # |scaled| < 2**bits
-    high = np.rint(scaled)
-    low = np.rint(np.ldexp(scaled - high, bits))  # scaled - high is exact, |.| <= 1/2
+    np.rint(scaled, out=high)
+    scaled -= high  # exact, |.| <= 1/2
+    np.rint(np.ldexp(scaled, bits, out=scaled), out=low)
     return high, low, e
 
 
@@ -79,14 +85,18 @@ def exact_products(A: np.ndarray, Bs: list[np.ndarray], bound: float) -> list[np
     """
     bits = slice_bits(A.shape[1], bound)
     with np.errstate(invalid="ignore", over="ignore"):  # a non-finite B gives a non-finite result
-        slices = [split(B, bits) for B in Bs]
-        P = A @ np.concatenate([part for high, low, _ in slices for part in (high, low)], axis=1)
+        slices = np.empty((A.shape[1], sum(2 * B.shape[1] for B in Bs)))
+        exponents, first = [], 0
+        for B in Bs:
+            exponents.append(split(B, bits, out=slices[:, first:first + 2 * B.shape[1]])[2])
+            first += 2 * B.shape[1]
+        P = A @ slices
         results, first = [], 0
-        for B, (_, _, e) in zip(Bs, slices):
+        for B, e in zip(Bs, exponents):
             N = B.shape[1]
             result = np.ldexp(P[:, first + N:first + 2 * N], -bits)
             result += P[:, first:first + N]
-            results.append(np.ldexp(result, e - bits))
+            results.append(np.ldexp(result, e - bits, out=result))
             first += 2 * N
         return results
 

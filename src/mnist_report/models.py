@@ -35,6 +35,12 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def target_entries(Y: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Returns ``sum_k y_k A_k``   (N, K) -> (N, 1) for one-hot ``Y``: each row's entry at its target.
+    Exact in any order of addition (one term plus exact zeros), so NumPy's sum serves."""
+    return np.sum(Y * A, axis=1, keepdims=True)
+
+
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """Returns ``ln softmax(z)`` along axis 1: ``z_k - max z - ln sum_k' e^(z_k' - max z)``."""
     shifted = z - z.max(axis=1, keepdims=True)
@@ -152,14 +158,14 @@ class SoftmaxRegression(LinearModel):
         shifted = z - z.max(axis=1, keepdims=True)
         e = exp(shifted)
         sums = row_sum(e)
-        loss = -total(row_sum(Y * (shifted - log(sums)))) / len(z)
+        loss = -total(target_entries(Y, shifted) - log(sums)) / len(z)
         return loss, self.gradient(X, Y, e / sums)
 
     @staticmethod
     def cross_entropy(z: np.ndarray, Y: np.ndarray) -> float:
         """Returns ``C`` from the logits, via ``log_softmax`` so that a probability that rounds to 0
         still gives a finite loss."""
-        return -total(row_sum(Y * log_softmax(z))) / len(z)
+        return -total(target_entries(Y, log_softmax(z))) / len(z)
 
     @staticmethod
     def correct(z: np.ndarray, Y: np.ndarray) -> np.ndarray:
