@@ -199,8 +199,10 @@ def argmax_rows(X: Inputs, weights: list[np.ndarray]) -> list[np.ndarray]:
         predicted[z32[0] == top] = 0
         z32[predicted, columns] = -np.inf
         second = np.max(z32, axis=0)
-        # float32 to float64 and the difference of two of them: exact.
-        unsure = ~(top.astype(np.float64) - second.astype(np.float64) > 4 * E)  # also catches NaN and inf
+        # float32 to float64 and the difference of two of them: exact. An inf in single precision
+        # (an overflow of some partial sum) says nothing of the exact order: such rows are unsure.
+        top64, second64 = top.astype(np.float64), second.astype(np.float64)
+        unsure = ~(np.isfinite(top64) & np.isfinite(second64) & (top64 - second64 > 4 * E))  # NaN too
         if unsure.any():
             which = np.flatnonzero(unsure)
             predicted[which] = np.argmax(X[which] @ w, axis=1)
