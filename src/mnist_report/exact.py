@@ -15,7 +15,7 @@ What else would decide the last bits of a run, and what this module does instead
   correctly rounded or exact on every CPU; within 1 ulp of the true value (tests check it
   against mpmath);
 - NumPy's sums pick their order by array layout and version. :func:`total` is ``math.fsum``
-  (correctly rounded, so order-free); :func:`row_sum` adds columns left to right.
+  (correctly rounded, so order-free); :func:`row_sum` adds columns in a fixed order.
 
 Speed: :func:`argmax_rows`, for the training accuracies, multiplies in single precision and
 re-computes exactly only the rows whose two largest logits are closer than a rigorous bound on
@@ -219,11 +219,17 @@ def total(values: np.ndarray) -> float:
 
 
 def row_sum(A: np.ndarray) -> np.ndarray:
-    """Returns ``Sum_k A[:, k]``   (n, K) -> (n, 1), adding the columns left to right."""
-    total = A[:, :1].copy()
-    for k in range(1, A.shape[1]):
-        total += A[:, k:k + 1]
-    return total
+    """Returns ``Sum_k A[:, k]``   (n, K) -> (n, 1), in a fixed order: the left half of the columns
+    plus the right half, again and again (an odd last column joins the first), so ``log2 K`` NumPy
+    calls instead of ``K - 1``."""
+    total = A
+    while total.shape[1] > 1:
+        half = total.shape[1] // 2
+        paired = total[:, :half] + total[:, half:2 * half]
+        if total.shape[1] % 2:
+            paired[:, :1] += total[:, 2 * half:]
+        total = paired
+    return total if total is not A else A.copy()
 
 
 # ----------------------------------------------------------------- elementary functions (fdlibm)
@@ -300,6 +306,8 @@ def log(x: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         m, k = _reduce(x)
         result = _log_reduced(m - 1.0, k, 0.0)  # m - 1 is exact (Sterbenz)
+    if x.size and 0 < x.min() and x.max() < np.inf:  # the usual case: every x positive and finite
+        return result
     result = np.where(x == 0, -np.inf, result)
     result = np.where(x < 0, np.nan, result)
     return np.where(x == np.inf, np.inf, result)
