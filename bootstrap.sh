@@ -8,7 +8,7 @@
 # Set-up: a Python >= 3.11 virtual environment in .venv with the pinned packages of
 # requirements.lock (installed with uv, itself pinned there, or with pip where uv cannot be had),
 # and, at the same time, TeX Live from Debian's packages when pdflatex/pdftotext/latexdiff
-# are missing.
+# are missing (for `test`, also Debian's python3-numpy over three BLAS libraries: TEST_PACKAGES).
 # MNIST_PYTHON=<python> (a command or a path) picks the interpreter, in its own .venv-<X.Y>; by
 # default the newest of python3.13, python3.12, python3.11, python3 that is >= 3.11, in .venv.
 set -euo pipefail
@@ -21,6 +21,10 @@ TEX_TOOLS=(pdflatex pdftotext latexdiff kpsewhich)
 #: LaTeX packages the report and the report diff load, found with kpsewhich.
 TEX_STYLES=(lmodern.sty ulem.sty)
 TEX_LOG=.cache/bootstrap-tex.log
+# `bash bootstrap.sh test` only: Debian's own Python 3 and NumPy over three BLAS libraries (the
+# reference BLAS, BLIS, OpenBLAS), under which tests/test_same_bytes.py trains with the core alone
+# (it skips those checks where they are missing; here they are installed with TeX, in one apt-get).
+TEST_PACKAGES=(python3-numpy python3-threadpoolctl libblas3 libblis4 libopenblas0-pthread)
 
 say() { printf 'bootstrap: %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
@@ -146,17 +150,36 @@ tex_present() {
     done
 }
 
+# Prints those of the Debian packages "$@" that dpkg does not list as installed, one a line (none on a
+# system without dpkg: there the tests that need them skip).
+missing_packages() {
+    command -v dpkg-query >/dev/null 2>&1 || return 0
+    local package
+    for package in "$@"; do
+        [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = "install ok installed" ] || echo "$package"
+    done
+}
+
 # Starts installing TeX in the background when a tool is missing (wait_tex collects it), so that
-# apt-get and the Python set-up run at the same time.
+# apt-get and the Python set-up run at the same time; the packages given as arguments (the tests'
+# TEST_PACKAGES that are missing) go into the same apt-get, one at a time being all dpkg allows.
 TEX_PID=
+INSTALLING=
 start_tex() {
-    tex_present && return 0
+    local packages=("$@")
+    if tex_present; then
+        INSTALLING="${*}"
+    else
+        packages=("${TEX_PACKAGES[@]}" "${packages[@]}")
+        INSTALLING="TeX Live${*:+ and $*}"
+    fi
+    [ "${#packages[@]}" -gt 0 ] || return 0
     if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
         sudo -v  # ask for the password here, in the foreground: the background job has no terminal
     fi
     mkdir -p "$(dirname "$TEX_LOG")"
-    say "installing TeX Live in the background (${TEX_PACKAGES[*]}; log: $TEX_LOG)"
-    ( apt_install "${TEX_PACKAGES[@]}" ) >"$TEX_LOG" 2>&1 &
+    say "installing $INSTALLING in the background (${packages[*]}; log: $TEX_LOG)"
+    ( apt_install "${packages[@]}" ) >"$TEX_LOG" 2>&1 &
     TEX_PID=$!
 }
 
@@ -166,10 +189,10 @@ wait_tex() {
     TEX_PID=
     wait "$pid" || status=$?
     if [ "$status" -ne 0 ]; then
-        die "installing TeX Live failed (exit $status): $(grep -v '^[[:space:]]*$' "$TEX_LOG" | tail -n 1) (whole log: $TEX_LOG)"
+        die "installing $INSTALLING failed (exit $status): $(grep -v '^[[:space:]]*$' "$TEX_LOG" | tail -n 1) (whole log: $TEX_LOG)"
     fi
     tex_present || die "TeX Live installed, yet one of ${TEX_TOOLS[*]} is missing from PATH or one of ${TEX_STYLES[*]} from TeX (log: $TEX_LOG)"
-    say "TeX Live installed (${SECONDS} s since the start)"
+    say "$INSTALLING installed (${SECONDS} s since the start)"
 }
 
 case "${1:-}" in
@@ -191,7 +214,8 @@ case "${1:-}" in
         say "done: report/build/report.pdf"
         ;;
     test)
-        start_tex
+        mapfile -t missing < <(missing_packages "${TEST_PACKAGES[@]}")
+        start_tex "${missing[@]}"
         setup_python
         # Python writes bytecode (uv installs none): hundreds of dvc and stage processes follow.
         unset PYTHONDONTWRITEBYTECODE
