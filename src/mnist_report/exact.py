@@ -52,15 +52,15 @@ def slice_bits(terms: int, bound: float) -> int:
     return 52 - (max(1, math.ceil(terms * bound)) - 1).bit_length()
 
 
-def split(B: np.ndarray, bits: int, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+def split(B: np.ndarray, bits: int, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Returns ``(high, low, e)``: integer-valued arrays with ``|high| <= 2**bits``,
-    ``|low| <= 2**(bits - 1)`` and ``B ~= (high + low * 2**-bits) * 2**(e - bits)``, where ``2**e``
-    exceeds the largest ``|B|``; what is dropped is below ``2**(e - 2 bits - 1)`` per element.
-    Scaling by a power of two is exact and ``rint`` rounds to an integer, so the slices are the same
-    bits everywhere (the error-free splitting of Ozaki's scheme). ``out`` (K, 2N), if given, receives
-    ``[high low]`` side by side."""
-    top = float(np.max(np.abs(B))) if B.size else 0.0
-    e = math.frexp(top)[1] if math.isfinite(top) else 0  # top < 2**e; 0 for an all-zero B
+    ``|low| <= 2**(bits - 1)`` and ``B ~= (high + low * 2**-bits) * 2**(e - bits)`` column by column,
+    where ``2**e[k]`` (an int array, (N,)) exceeds the largest ``|B[:, k]|``; what is dropped is below
+    ``2**(e - 2 bits - 1)`` per element. Scaling by a power of two is exact and ``rint`` rounds to an
+    integer, so the slices are the same bits everywhere (the error-free splitting of Ozaki's scheme).
+    ``out`` (K, 2N), if given, receives ``[high low]`` side by side."""
+    top = np.max(np.abs(B), axis=0) if B.shape[0] else np.zeros(B.shape[1])
+    e = np.frexp(np.where(np.isfinite(top), top, 0.0))[1]  # top < 2**e; 0 for an all-zero column
     N = B.shape[1]
     if out is None:
         out = np.empty((B.shape[0], 2 * N))
@@ -79,8 +79,9 @@ def exact_products(A: np.ndarray, Bs: list[np.ndarray], bound: float) -> list[np
     Each ``B`` is split (:func:`split`) into two integer slices of ``b = slice_bits(K, bound)`` bits;
     ``A @ [high low ...]`` is one BLAS call for all of them, whose every sum is exact; each result is
     ``(P_high + P_low * 2**-b) * 2**(e - b)``: one rounding (the addition) and exact scalings. It is
-    the correctly rounded ``A @ B~``, where ``B~`` is ``B`` to ``2 b`` bits below its largest element
-    (68 bits for the 785 inputs, 74 for a 128-row batch): as accurate as a float64 product can be.
+    the correctly rounded ``A @ B~``, where ``B~`` is ``B`` to ``2 b`` bits below the largest element
+    of its column (68 bits for the 785 inputs, 74 for a 128-row batch): as accurate as a float64
+    product can be.
     Several ``B`` in one call read ``A`` once: the validation and training sets are large.
     """
     bits = slice_bits(A.shape[1], bound)
