@@ -198,7 +198,7 @@ def sliced(B: np.ndarray, bits: int) -> np.ndarray:
     column, in rationals."""
     high, low, e = split(B, bits)
     scales = [Fraction(2) ** (int(exponent) - bits) for exponent in e]
-    return [[(Fraction(h) + Fraction(l) / 2 ** bits) * scale for h, l, scale in zip(hr, lr, scales)]
+    return [[(Fraction(hi) + Fraction(lo) / 2 ** bits) * scale for hi, lo, scale in zip(hr, lr, scales)]
             for hr, lr in zip(high.tolist(), low.tolist())]
 
 

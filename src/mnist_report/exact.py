@@ -283,10 +283,10 @@ def _log_reduced(f: np.ndarray, k: np.ndarray, correction: np.ndarray | float) -
     """Returns ``k ln2 + log(1 + f) + correction`` for ``sqrt(1/2) <= 1 + f < sqrt 2`` (fdlibm)."""
     s = f / (2.0 + f)
     z = s * s
-    R = _LOG_LG[6]
+    R = z * _LOG_LG[6]
     for coefficient in _LOG_LG[5::-1]:
-        R = R * z + coefficient
-    R = R * z
+        R += coefficient
+        R *= z
     hfsq = 0.5 * f * f
     return k * _LN2_HI - ((hfsq - (s * (hfsq + R) + (k * _LN2_LO + correction))) - f)
 
