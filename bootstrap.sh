@@ -8,7 +8,9 @@
 # Set-up: a Python >= 3.11 virtual environment in .venv with the pinned packages of
 # requirements.lock (installed with uv, itself pinned there, or with pip where uv cannot be had),
 # and, at the same time, TeX Live from Debian's packages when pdflatex/pdftotext/latexdiff
-# are missing.
+# are missing; then the offline page of `dvc plots show` (vega, vega-lite, vega-embed at pinned
+# versions, fetched once with npm into .cache/npm: src/mnist_report/plots_page.py). `test` also
+# installs Debian's chromium, in which tests/test_plots_page.py opens that page.
 # MNIST_PYTHON=<python> (a command or a path) picks the interpreter, in its own .venv-<X.Y>; by
 # default the newest of python3.13, python3.12, python3.11, python3 that is >= 3.11, in .venv.
 set -euo pipefail
@@ -172,10 +174,20 @@ wait_tex() {
     say "TeX Live installed (${SECONDS} s since the start)"
 }
 
+# The offline template of `dvc plots show` / `dvc plots diff` (.dvc/config: plots.html_template);
+# npm is installed from Debian's packages when missing (after TeX: one apt-get at a time).
+setup_plots_page() {
+    if ! python -m mnist_report.plots_page --up-to-date; then
+        command -v npm >/dev/null 2>&1 || { wait_tex; apt_install npm; }
+        python -m mnist_report.plots_page
+    fi
+}
+
 case "${1:-}" in
     setup)
         start_tex
         setup_python
+        setup_plots_page
         wait_tex
         say "set up: $VENV (source $VENV/bin/activate) and TeX Live"
         ;;
@@ -186,6 +198,7 @@ case "${1:-}" in
         # report stage prints pdflatex's version, so it and the PDF wait for TeX.
         # On a failure, apt-get is let finish (never left holding dpkg's lock) before the exit.
         dvc repro figures || { status=$?; wait_tex; exit "$status"; }
+        setup_plots_page
         wait_tex
         dvc repro
         say "done: report/build/report.pdf"
@@ -196,7 +209,9 @@ case "${1:-}" in
         # Python writes bytecode (uv installs none): hundreds of dvc and stage processes follow.
         unset PYTHONDONTWRITEBYTECODE
         dvc repro download
+        setup_plots_page
         wait_tex
+        command -v chromium >/dev/null 2>&1 || apt_install chromium  # the browser of tests/test_plots_page.py
         # Every test, one test file at a time in each of as many processes as there are cores.
         python -m pytest -n auto --dist loadfile "${@:2}"
         ;;
