@@ -77,8 +77,7 @@ def make_run(root: Path, run: str, steps: int, offset: float) -> None:
 def metrics_of(**values) -> dict:
     """A run's metrics file as the train stage writes it (every key outputs.read_metrics checks)."""
     return {"train_loss": 0.2, "val_loss": 0.25, "train_accuracy": 0.95, "val_accuracy": 0.93,
-            "early_stop_epoch": None, "steps": 31, "weight_norm_squared": 1.0,
-            "steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10, **values}
+            "early_stop_epoch": None, "steps": 31, "weight_norm_squared": 1.0, **values}
 
 
 @pytest.fixture
@@ -483,15 +482,6 @@ def test_render_png_gives_png_bytes_whatever_the_default_format():
     (json.dumps(metrics_of(weight_norm_squared=True)),
      "run r: metrics/r.json: 'weight_norm_squared' = True: expected a finite number"),
     (json.dumps({"weight_norm_squared": 1.0}), "run r: metrics/r.json: missing 'train_loss'"),
-    # The schedule the run followed (trainer.final_metrics): lengths, so at least 1.
-    (json.dumps(metrics_of(steps_per_epoch=0)), "run r: metrics/r.json: 'steps_per_epoch' = 0: expected an integer >= 1"),
-    (json.dumps(metrics_of(validation_interval=2.0)),
-     "run r: metrics/r.json: 'validation_interval' = 2.0: expected an integer >= 1"),
-    (json.dumps(metrics_of(early_stopping_patience=True)),
-     "run r: metrics/r.json: 'early_stopping_patience' = True: expected an integer >= 1"),
-    (json.dumps({key: value for key, value in metrics_of().items() if key != "early_stopping_patience"}),
-     "run r: metrics/r.json: missing 'early_stopping_patience'; expected an integer >= 1, as its train "
-     "stage writes it (`dvc repro` rewrites the file)"),
 ])
 def test_read_weight_norm_refuses_by_run_file_and_value(tmp_path, content, complaint):
     (tmp_path / "metrics").mkdir()
@@ -800,3 +790,33 @@ def test_the_widened_limits_line_is_out_at_once_even_if_the_stage_dies_right_aft
     env["PYTHONPATH"] = str(Path(plots.__file__).parents[1])
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out == line
+
+
+@pytest.mark.parametrize("content, complaint", [
+    (None, "s.json: missing; expected the schedule of its train stage"),
+    ('{"steps_per_epoch": 0, "validation_interval": 6, "early_stopping_patience": 10}',
+     "s.json: 'steps_per_epoch' = 0: expected an integer >= 1"),
+    ('{"steps_per_epoch": 31, "validation_interval": 2.0, "early_stopping_patience": 10}',
+     "s.json: 'validation_interval' = 2.0: expected an integer >= 1"),
+    ('{"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": true}',
+     "s.json: 'early_stopping_patience' = True: expected an integer >= 1"),
+    ('{"steps_per_epoch": 31, "validation_interval": 6}',
+     "s.json: missing 'early_stopping_patience'; expected an integer >= 1, as its train stage writes it"),
+])
+def test_read_schedule_refuses_by_file_key_and_value(tmp_path, content, complaint):
+    # The schedule a run followed (its own file, not a metric): lengths, so at least 1.
+    from mnist_report import outputs
+    if content is not None:
+        (tmp_path / "s.json").write_text(content)
+    with pytest.raises(PipelineError) as refusal:
+        outputs.read_schedule(tmp_path / "s.json", "s.json")
+    assert str(refusal.value).startswith(complaint)
+
+
+def test_split_schedule_keeps_metrics_and_schedule_apart_and_refuses_an_unknown_key():
+    from mnist_report import outputs
+    values = {"val_loss": 0.3, "steps": 31, "steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10}
+    assert outputs.split_schedule(values) == ({"val_loss": 0.3, "steps": 31},
+                                              {"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10})
+    with pytest.raises(PipelineError, match="returned learning_rate: neither a metric nor a schedule key"):
+        outputs.split_schedule({**values, "learning_rate": 0.1})

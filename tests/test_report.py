@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_report import data, facts_runs, facts_task3, facts_task4, figures, latex, pdf, provenance, report, templates
+from mnist_report import data, facts_runs, facts_task3, facts_task4, figures, latex, outputs, pdf, provenance, report, templates
 from mnist_report.errors import PipelineError
 from mnist_report.published import PUBLISHED
 from mnist_report.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS
@@ -83,7 +83,7 @@ def fake_metrics() -> dict[str, dict]:
     for run, (val_accuracy, train_accuracy, val_loss, norm) in LAMBDA_RESULTS.items():
         metrics[run] = {**base, "val_accuracy": val_accuracy, "train_accuracy": train_accuracy, "val_loss": val_loss,
                         "train_loss": val_loss - 0.01, "steps": 7800, "weight_norm_squared": norm}
-    # The schedule each train stage records: the binary runs' 4005 // 128 = 31 steps an epoch with the
+    # The schedule each train stage records (make_repo writes it to schedule.json): the binary runs' 4005 // 128 = 31 steps an epoch with the
     # validation every 6 steps of their histories (make_repo), the softmax runs' 20000 // 128 = 156
     # with every 31; the original's patience.
     for run in metrics:
@@ -127,8 +127,11 @@ def make_repo(root: Path, params: dict | None = None, metrics: dict | None = Non
     metrics = metrics or fake_metrics()
     rng = np.random.default_rng(0)
     for run, values in metrics.items():
-        (root / "metrics").mkdir(parents=True, exist_ok=True)
-        (root / "metrics" / f"{run}.json").write_text(json.dumps(values))
+        (root / "metrics" / "history" / run).mkdir(parents=True, exist_ok=True)
+        schedule = {key: values[key] for key in outputs.SCHEDULE_KEYS}
+        (root / "metrics" / f"{run}.json").write_text(json.dumps({key: values[key] for key in values
+                                                                   if key not in schedule}))
+        (root / "metrics" / "history" / run / "schedule.json").write_text(json.dumps(schedule))
     # Binary validation every 6 steps; the unshuffled run's loss has recurring upward spikes.
     for run, count, interval, spikes in (("binary", 260, 6, 0.004), ("binary_early_stopping", 175, 6, 0.004),
                                          ("binary_shuffled", 85, 6, 0.0)):
@@ -276,6 +279,23 @@ def test_missing_metric_fails_naming_the_file_and_key(repo):
     with pytest.raises(PipelineError, match=r"^metrics/softmax\.json: missing 'val_loss'; expected a finite number, as its train stage "
                        r"writes it \(`dvc repro` rewrites the file\)$"):
         report.build_context(params, root)
+
+
+def test_missing_schedule_key_fails_naming_the_schedule_file(repo):
+    # The schedule the report states comes from the run's schedule file, not its metrics.
+    root, params = repo
+    path = root / "metrics/history/binary_early_stopping/schedule.json"
+    path.write_text(json.dumps({"steps_per_epoch": 31, "validation_interval": 6}))
+    with pytest.raises(PipelineError, match=r"^metrics/history/binary_early_stopping/schedule\.json: missing "
+                       r"'early_stopping_patience'; expected an integer >= 1"):
+        report.build_context(params, root)
+
+
+def test_the_patience_the_text_states_is_the_schedule_files(repo):
+    root, params = repo
+    path = root / "metrics/history/binary_early_stopping/schedule.json"
+    path.write_text(json.dumps({"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 7}))
+    assert report.build_context(params, root)["setup"]["patience"] == 7
 
 
 def test_undefined_name_in_the_template_fails_naming_it(repo):

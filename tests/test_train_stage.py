@@ -36,13 +36,14 @@ def test_stage_writes_metrics_history_and_weights(workdir):
     write_params(workdir)
     assert train_stage.main(["trial"]) == 0
     metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
+    # Only measurements: `dvc metrics show` and `dvc exp show` list results, not settings.
     assert set(metrics) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy", "early_stop_epoch",
-                            "steps", "weight_norm_squared", "steps_per_epoch", "validation_interval",
-                            "early_stopping_patience"}
+                            "steps", "weight_norm_squared"}
     assert metrics["steps"] == 2 * (4005 // 128)
-    # The schedule the run followed, as the report states it: 4005 2s and 3s // 128 = 31 steps an epoch,
-    # a validation every 31 // 5 = 6 steps, the default patience.
-    assert (metrics["steps_per_epoch"], metrics["validation_interval"], metrics["early_stopping_patience"]) == (31, 6, 10)
+    # The schedule the run followed, as the report states it, in its own file: 4005 2s and 3s // 128 =
+    # 31 steps an epoch, a validation every 31 // 5 = 6 steps, the default patience.
+    schedule = json.loads((workdir / "metrics" / "history" / "trial" / "schedule.json").read_text())
+    assert schedule == {"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10}
     weights = np.load(workdir / "models" / "trial.npy")
     assert weights.shape == (785, 1)
     assert metrics["weight_norm_squared"] == pytest.approx(float(np.sum(weights ** 2)), rel=1e-15)
@@ -60,7 +61,7 @@ def test_identical_runs_give_identical_outputs_bit_for_bit(workdir):
         assert train_stage.main(["trial"]) == 0
         outputs.append({p.relative_to(workdir): p.read_bytes() for p in workdir.rglob("*")
                         if p.is_file() and "data" not in p.parts and p.name != "params.yaml"})
-    assert outputs[0] == outputs[1] and len(outputs[0]) == 4
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 5  # metrics, schedule, two histories, weights
 
 
 def test_diverging_run_names_run_step_and_loss_and_writes_nothing(workdir, capsys):
@@ -179,6 +180,7 @@ def test_a_run_takes_its_validations_per_epoch_and_patience_from_params(workdir)
     write_params(workdir, validations_per_epoch=2, early_stopping_patience=3, early_stopping=True)
     assert train_stage.main(["trial"]) == 0
     metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
-    assert (metrics["steps_per_epoch"], metrics["validation_interval"], metrics["early_stopping_patience"]) == (31, 15, 3)
+    schedule = json.loads((workdir / "metrics" / "history" / "trial" / "schedule.json").read_text())
+    assert schedule == {"steps_per_epoch": 31, "validation_interval": 15, "early_stopping_patience": 3}
     val_rows = (workdir / "metrics" / "history" / "trial" / "validation.csv").read_text().splitlines()
     assert [int(row.split(",")[0]) for row in val_rows[1:]] == list(range(0, metrics["steps"], 15))

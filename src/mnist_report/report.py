@@ -94,6 +94,10 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
         shown = output_paths(run)["metrics"]
         return Record(outputs.read_metrics(root / shown, str(shown)), str(shown), is_file=True)
 
+    def schedule_of(run: str) -> Record:
+        shown = output_paths(run)["schedule"]
+        return Record(outputs.read_schedule(root / shown, str(shown)), str(shown), is_file=True)
+
     def history(run: str) -> dict[str, np.ndarray]:
         shown = output_paths(run)["validation_history"]
         return outputs.read_history(root / shown, VALIDATION_COLUMNS, str(shown))
@@ -104,13 +108,16 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
                 "roughness": roughness(outputs.read_weights(root / shown, str(shown), data.DIGITS))}
 
     metrics = {run: metrics_of(run) for run in runs}
+    schedules = {run: schedule_of(run) for run in runs}
     facts = data_facts(root / data.MNIST_DIR, data.MNIST_DIR.as_posix(), runs[roles["2b"]].classes)
-    epoch_steps = {run: metrics[run]["steps_per_epoch"] for run in runs}
-    role_runs = {role: run_facts(run, runs[run], metrics[run], number_format) for role, run in roles.items()}
+    epoch_steps = {run: schedules[run]["steps_per_epoch"] for run in runs}
+    # A run's facts hold its metrics and its schedule (the text states both: its patience, say).
+    role_runs = {role: run_facts(run, runs[run], {**metrics[run], **schedules[run]}, number_format)
+                 for role, run in roles.items()}
     sweep = [sweep_entry(entry["run"], runs[entry["run"]], metrics[entry["run"]], epoch_steps[entry["run"]])
              for entry in task4_sweep(runs)]
     histories = {role: history(roles[role]) for role in HISTORY_ROLES}
-    intervals = {role: metrics[roles[role]]["validation_interval"] for role in HISTORY_ROLES}
+    intervals = {role: schedules[roles[role]]["validation_interval"] for role in HISTORY_ROLES}
     unshuffled, shuffled = roles["2e_unshuffled"], roles["2e_shuffled"]
     binary, softmax = role_runs["2b"], role_runs["3b"]
     return {
@@ -123,7 +130,7 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
         "setup": {
             "binary_validation_interval": intervals["2b"], "softmax_validation_interval": intervals["3b"],
             # The rule as Task 2d's run followed it; each run's own is in its facts (early_stopping_patience).
-            "patience": metrics[roles["2d"]]["early_stopping_patience"],
+            "patience": schedules[roles["2d"]]["early_stopping_patience"],
             "positive_digit": binary["settings"].classes[0], "negative_digit": binary["settings"].classes[1],
             "runs": run_table(runs, roles, [entry["run"] for entry in sweep]),
         },
@@ -159,7 +166,7 @@ def input_paths(params: Params | dict[str, Any]) -> list[str]:
     """Returns the files the stage reads besides params.yaml and the code: its DVC ``deps``."""
     params = check_params(params)
     runs, roles = params.runs, params.roles
-    paths = {output_paths(run)["metrics"].as_posix() for run in runs}
+    paths = {output_paths(run)[kind].as_posix() for run in runs for kind in ("metrics", "schedule")}
     paths |= {output_paths(roles[role])["validation_history"].as_posix() for role in HISTORY_ROLES}
     paths |= {output_paths(roles[role])["weights"].as_posix() for role in WEIGHT_ROLES}
     paths |= {f"{data.MNIST_DIR.as_posix()}/{spec.name}" for spec in data.MNIST_FILES}

@@ -4,7 +4,8 @@ Which run: the argument, or else the stage DVC runs (``DVC_STAGE = train@<run>``
 names no run, so that no run name goes through a shell.
 
 Outputs (see ``dvc.yaml``): ``metrics/<run>.json``, ``metrics/history/<run>/train.csv`` and
-``validation.csv``, ``models/<run>.npy``. A run that diverges writes none of them.
+``validation.csv``, ``metrics/history/<run>/schedule.json`` (the schedule it followed, which the report
+states: not a metric), ``models/<run>.npy``. A run that diverges writes none of them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from mnist_report.data import MNIST_DIR, MNIST_FILES, load_splits
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes, write_json, write_text
 from mnist_report.models import make_model
-from mnist_report.outputs import history_csvs, output_paths
+from mnist_report.outputs import history_csvs, output_paths, split_schedule
 from mnist_report.params import Run, load_checked
 from mnist_report.schema import shown
 from mnist_report.trainer import History, final_metrics, train
@@ -50,7 +51,7 @@ def run(name: str, settings: Run, data_dir: Path = MNIST_DIR, root: Path = Path(
                        on_epoch=report_epoch if verbose else None)
     except PipelineError as error:
         raise PipelineError(f"run {name}: {error}") from error
-    metrics = final_metrics(model, train_set, val_set, result)
+    metrics, schedule = split_schedule(final_metrics(model, train_set, val_set, result))
     paths = output_paths(name, root)
     history = result.history
     train_csv, validation_csv = history_csvs(history.train_loss, history.val_step, history.val_loss,
@@ -61,6 +62,7 @@ def run(name: str, settings: Run, data_dir: Path = MNIST_DIR, root: Path = Path(
     write_text(paths["train_history"], train_csv)
     write_text(paths["validation_history"], validation_csv)
     write_bytes(paths["weights"], weights.getvalue())
+    write_json(paths["schedule"], schedule)
     write_json(paths["metrics"], metrics)
     if verbose:
         stop = ("never stopped early" if metrics["early_stop_epoch"] is None
