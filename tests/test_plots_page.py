@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import subprocess
 import tarfile
 from pathlib import Path
 

@@ -109,8 +109,8 @@ def write_history(path: Path, steps: np.ndarray, val_loss: np.ndarray, val_accur
                   train_accuracy: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["step,val_loss,val_accuracy,train_accuracy"]
-    lines += [f"{int(s)},{float(l)!r},{float(v)!r},{float(t)!r}"
-              for s, l, v, t in zip(steps, val_loss, val_accuracy, train_accuracy)]
+    lines += [f"{int(s)},{float(loss)!r},{float(v)!r},{float(t)!r}"
+              for s, loss, v, t in zip(steps, val_loss, val_accuracy, train_accuracy)]
     path.write_text("\n".join(lines) + "\n")
 
 

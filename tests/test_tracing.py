@@ -19,11 +19,10 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_report import figures, pdf, report, templates, tracing
+from mnist_report import pdf, report, templates, tracing
 from mnist_report.errors import PipelineError
 from mnist_report.figure_cache import recipe_digest
 from mnist_report.figures import FIGURE_NAMES, figure_inputs, figure_recipes, input_paths
-from mnist_report.outputs import output_paths
 from test_figures import PARAMS_YAML, TRAIN_STEPS, make_run
 from test_report import PARAMS, make_repo, rewrite_metric
 

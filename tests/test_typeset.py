@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from mnist_report import pdf, report
+from mnist_report import pdf
 from mnist_report.errors import PipelineError
 from mnist_report.params import check_params
 from mnist_report.texts import TYPESET_CHARACTERS

@@ -28,7 +28,9 @@ from mnist_report.data import DIGITS
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes
 from mnist_report.outputs import FIGURES_DIR, TRAIN_COLUMNS, VALIDATION_COLUMNS, figure_file, output_paths
-from mnist_report.params import FIGURE_NAMES, Figures, Params, Run, check_params, lambda_sweep, stage_params
+from mnist_report.params import (
+    FIGURE_NAMES, Figures, NormFigure, Params, Run, StepFigure, check_params, lambda_sweep, stage_params,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -167,11 +169,14 @@ def figure_recipes(params: Params | dict[str, Any], root: Path = Path(".")) -> d
         return history(output_paths(run)["validation_history"], VALIDATION_COLUMNS, run)
 
     def labels(name: str, **fields: Any) -> list[str]:
-        legend = figures.figure(name).legend
+        settings = figures.figure(name)
+        assert isinstance(settings, (StepFigure, NormFigure)), name  # the figures with a legend list
+        legend = settings.legend
         return [_label(text, f"figures.{name}.legend", block_steps=block, **fields) for text in legend]
 
     def step_figure(name: str, curves: list[Curve]) -> Recipe:
         settings = figures.figure(name)
+        assert isinstance(settings, StepFigure), name
         return Recipe(steps_figure, dict(curves=curves, x_label=figures.steps_label, y_label=settings.y_label,
                                          y_limits=settings.y_limits, size_inches=figures.size_inches, name=name))
 
@@ -204,7 +209,7 @@ def figure_recipes(params: Params | dict[str, Any], root: Path = Path(".")) -> d
         size_inches=figures.fig_4b_weights.size_inches))
 
     sweep = lambda_sweep(runs)
-    shared = {l2_lambda for l2_lambda, _ in sweep if sum(l == l2_lambda for l, _ in sweep) > 1}
+    shared = {l2_lambda for l2_lambda, _ in sweep if sum(other == l2_lambda for other, _ in sweep) > 1}
 
     def sweep_label(l2_lambda: float, run: str) -> str:
         label = _label(figures.fig_4c_val_accuracy.legend, "figures.4c_val_accuracy.legend",

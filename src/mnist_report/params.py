@@ -362,7 +362,7 @@ def load_checked(path: str | Path = PARAMS_FILE, *, mathtext: bool = False) -> P
     return check_params(load_params(path), mathtext=mathtext)
 
 
-def stage_params(prog: str, description: str, argv: Sequence[str] | None,
+def stage_params(prog: str, description: str | None, argv: Sequence[str] | None,
                  input_paths: Callable[[Params], Sequence[Any]], *, mathtext: bool = False) -> Params | None:
     """Parses a reading stage's command line and returns the checked ``params.yaml``; with
     ``--list-deps`` prints the files the stage reads (``input_paths(params)``, its DVC deps besides

@@ -14,6 +14,7 @@ import io
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -98,9 +99,11 @@ def steps_figure(curves: Sequence[Curve], *, x_label: str, y_label: str,
     The y axis spans ``y_limits`` unless they would hide most of a curve: then it is widened to the
     data (:func:`y_limits_to_draw`) and one console line names the figure ``name`` and both ranges.
     """
-    figure = Figure(figsize=tuple(size_inches), layout="constrained")
+    figure = Figure(figsize=(size_inches[0], size_inches[1]), layout="constrained")
     ax = figure.add_subplot()
-    handles, drawn, lowest, highest = [], [], math.inf, -math.inf
+    handles: list[Any] = []  # a line, or (band, line): one legend entry each
+    drawn: list[np.ndarray] = []
+    lowest, highest = math.inf, -math.inf
     for curve in curves:
         if curve.block_steps > 1:
             block_step, mean, std = block_mean_std(curve.steps, curve.values, curve.block_steps)
@@ -140,7 +143,7 @@ def weights_figure(rows: Sequence[tuple[str, np.ndarray]], *, size_inches: Seque
     shown by its colour bar, so that the small weights of a strong penalty still show their shape
     and the sign of every weight reads the same way (red: evidence for the digit).
     """
-    figure = Figure(figsize=tuple(size_inches), layout="constrained")
+    figure = Figure(figsize=(size_inches[0], size_inches[1]), layout="constrained")
     grid = figure.subplots(len(rows), DIGITS, squeeze=False)
     for row, (axes, (label, weights)) in enumerate(zip(grid, rows)):
         tiles = weights[:PIXELS].T.reshape(DIGITS, IMAGE_SIDE, IMAGE_SIDE)
@@ -166,13 +169,13 @@ def weight_norm_figure(l2_lambdas: Sequence[float], weight_norms: Sequence[float
     so each such run is a dashed horizontal reference line (``ax.get_lines()[1:]``), named in the
     legend (``legend[1]``), rather than a point moved to an arbitrary position.
     """
-    figure = Figure(figsize=tuple(size_inches), layout="constrained")
+    figure = Figure(figsize=(size_inches[0], size_inches[1]), layout="constrained")
     ax = figure.add_subplot()
-    l2_lambdas, weight_norms = np.asarray(l2_lambdas, float), np.asarray(weight_norms, float)
-    positive = l2_lambdas > 0
+    lambdas, norms = np.asarray(l2_lambdas, float), np.asarray(weight_norms, float)
+    positive = lambdas > 0
     ax.set_xscale("log")
-    ax.plot(l2_lambdas[positive], weight_norms[positive], "o-", label=legend[0])
-    for norm in weight_norms[~positive]:
+    ax.plot(lambdas[positive], norms[positive], "o-", label=legend[0])
+    for norm in norms[~positive]:
         ax.axhline(norm, linestyle="--", color="C1", label=legend[1])
         # axhline leaves the limits alone: make room for the line so that it cannot fall outside.
         ax.update_datalim([(1.0, norm)], updatex=False)
