@@ -4,6 +4,7 @@ byte-for-byte reproducible. Synthetic runs only, written under ``tmp_path``."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -268,14 +269,30 @@ def test_y_limits_to_draw_by_hand(values, extent, expected):
 
 # ------------------------------------------------------------------------------- files written
 
-def test_draw_all_writes_every_figure_as_a_png_that_is_not_blank(params, root):
+def test_draw_all_writes_every_figure_as_a_pdf_and_a_png_that_is_not_blank(params, root):
     written = draw_all(params, root)
-    assert [path.name for path in written] == [f"{name}.png" for name in FIGURE_NAMES]
-    for path in written:
+    assert [path.name for path in written] == [f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("pdf", "png")]
+    for path in written[1::2]:
         assert path.parent == root / "report/figures"
         pixels = matplotlib.image.imread(path)
         assert len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 1, path.name
-    assert matplotlib.image.imread(written[0]).shape[:2] == (round(3.8 * 40), round(5.0 * 40))
+    assert matplotlib.image.imread(written[1]).shape[:2] == (round(3.8 * 40), round(5.0 * 40))
+
+
+def test_the_pdfs_are_vectors_in_computer_modern_with_no_date(params, root):
+    # The report includes the PDFs: text in the body's typeface (Computer Modern, from which Latin
+    # Modern is drawn), embedded as TrueType; curves as paths; nothing that changes run to run.
+    written = {path.name: path.read_bytes() for path in draw_all(params, root)}
+    for name in FIGURE_NAMES:
+        data = written[f"{name}.pdf"]
+        assert data.startswith(b"%PDF-")
+        fonts = set(re.findall(rb"/BaseFont /(?:[A-Z]{6}\+)?([A-Za-z0-9-]+)", data))
+        assert fonts and fonts <= {b"Cmr10", b"Cmmi10", b"Cmsy10", b"Cmex10"}, (name, fonts)
+        assert b"/FontFile2" in data, name  # TrueType embedded, not type 3 outlines
+        assert b"/CreationDate" not in data and b"/Producer" not in data and b"/ModDate" not in data, name
+        # A vector drawing: no raster image, except 4b's weights, which are images (a digit's 28 x 28 each).
+        images = data.count(b"/Subtype /Image")
+        assert (images > 0) if name == "4b_weights" else (images == 0), (name, images)
 
 
 def test_same_inputs_give_the_same_bytes(params, root, tmp_path):
@@ -291,7 +308,7 @@ def test_main_draws_from_params_yaml_in_the_working_directory(params, root, monk
     monkeypatch.chdir(root)
     assert figures.main([]) == 0
     drawn = sorted(path.name for path in (root / "report/figures").iterdir())
-    assert drawn == sorted(f"{name}.png" for name in FIGURE_NAMES)
+    assert drawn == sorted(f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("pdf", "png"))
     assert figures.main(["--list-deps"]) == 0
     listed = capsys.readouterr().out.splitlines()[-len(input_paths(params)):]
     assert listed == [str(path) for path in input_paths(params)]
@@ -575,12 +592,12 @@ def test_figure_inputs_are_each_figures_runs_in_the_order_shown_and_their_files(
 
 def test_draw_all_writes_into_the_folder_it_is_given_and_keeps_each_png_in_the_cache(params, root):
     written = draw_all(params, root, root / "elsewhere", cache_dir=root / "cache")
-    assert written == [root / "elsewhere" / f"{name}.png" for name in FIGURE_NAMES]
+    assert written == [root / "elsewhere" / f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("pdf", "png")]
     assert not (root / "report").exists()
     cached = sorted(root.joinpath("cache").iterdir())
-    assert [path.name.split("-")[0] for path in cached] == sorted(FIGURE_NAMES)
-    by_name = {path.name.split("-")[0]: path.read_bytes() for path in cached}
-    assert all(by_name[path.stem] == path.read_bytes() for path in written)
+    assert sorted(path.name.split("-")[0] + path.suffix for path in cached) == sorted(path.name for path in written)
+    by_name = {path.name.split("-")[0] + path.suffix: path.read_bytes() for path in cached}
+    assert all(by_name[path.name] == path.read_bytes() for path in written)
 
 
 def test_a_block_averaged_curves_legend_key_shows_its_band_and_the_next_key_the_next_line():

@@ -20,6 +20,7 @@ import yaml
 from browser import CHROMIUM, check_page, svg_texts
 from mnist_report import plots_page
 from mnist_report.errors import PipelineError
+from mnist_report.params import FIGURE_NAMES
 from workflow_project import REPO, Project, copy_project_files, make_environment, module_scratch
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (bash bootstrap.sh test installs it)")
@@ -129,6 +130,8 @@ def expected_charts(root: Path) -> dict[str, tuple[list[str], list[float]]]:
     runs = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["runs"]
     charts = {}
     for entry in definitions["plots"]:
+        if isinstance(entry, str):  # a figure's PNG: an image, no chart
+            continue
         ((title, spec),) = entry.items()
         files = spec["y"]
         charts[title] = (sorted(Path(file).parent.name for file in files),
@@ -161,9 +164,19 @@ def check_charts(report: dict, page: Path, expected: dict, revisions: list[str])
 @needs_chromium
 def test_plots_show_draws_every_chart_offline(plots_project):
     project = plots_project
-    project.dvc("plots", "show", "-o", "shown")
+    shown = project.dvc("plots", "show", "-o", "shown")
+    assert "failed" not in shown.stdout + shown.stderr  # DVC names a file it cannot show (a PDF, say)
     page = project.root / "shown" / "index.html"
     check_charts(check_page(page), page, expected_charts(project.root), ["workspace"])
+    images = sorted(path.name for path in (project.root / "shown" / "static").iterdir())
+    assert images == sorted(f"workspace_report_figures_{name}.png" for name in FIGURE_NAMES)
+
+
+def test_dvc_yaml_shows_the_png_of_every_figure_and_no_pdf():
+    definitions = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))
+    images = [entry for entry in definitions["plots"] if isinstance(entry, str)]
+    assert images == [f"report/figures/{name}.png" for name in FIGURE_NAMES]
+    assert "plots" not in definitions["stages"]["figures"]  # the folder holds PDFs too, which DVC cannot show
 
 
 @pytest.mark.slow

@@ -105,6 +105,26 @@ def write_png(path: Path, width: int = 48, height: int = 32) -> None:
                      + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+def write_pdf(path: Path, width: float = 360, height: float = 274) -> None:
+    """Writes a one-page PDF of ``width`` x ``height`` points holding a grey rectangle (a placeholder
+    figure, as the report includes the figures' PDFs), its cross-reference table computed here."""
+    content = f"0.6 g 0 0 {width} {height} re f".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] /Contents 4 0 R >>".encode(),
+               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(out))
+
+
 def write_history(path: Path, steps: np.ndarray, val_loss: np.ndarray, val_accuracy: np.ndarray,
                   train_accuracy: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,6 +178,7 @@ def make_repo(root: Path, params: dict | None = None, metrics: dict | None = Non
         (mnist / spec.name).write_bytes(data.encode_idx(array, spec.magic))
     for name in FIGURE_NAMES:  # the shapes of the real figures: 5.0 x 3.8 inches, 4b 6.4 x 1.6
         write_png(root / "report/figures" / f"{name}.png", *((64, 16) if name == "4b_weights" else (50, 38)))
+        write_pdf(root / "report/figures" / f"{name}.pdf", *((460.8, 115.2) if name == "4b_weights" else (360, 273.6)))
     # The other files the figures were drawn from: the report prints only their MD5 (tracing.py).
     for path in figures.input_paths(params):
         if not (root / path).exists():

@@ -27,7 +27,9 @@ from mnist_report import outputs
 from mnist_report.data import DIGITS
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes
-from mnist_report.outputs import FIGURES_DIR, TRAIN_COLUMNS, VALIDATION_COLUMNS, figure_file, output_paths
+from mnist_report.outputs import (
+    FIGURES_DIR, TRAIN_COLUMNS, VALIDATION_COLUMNS, figure_file, figure_pdf, output_paths,
+)
 from mnist_report.params import (
     FIGURE_NAMES, Figures, NormFigure, Params, Run, StepFigure, check_params, lambda_sweep, stage_params,
 )
@@ -233,41 +235,47 @@ def figure_recipes(params: Params | dict[str, Any], root: Path = Path(".")) -> d
 
 def draw_all(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None, *,
              cache_dir: Path | None = None) -> list[Path]:
-    """Draws every figure into ``out_dir/<name>.png``; returns the paths written (see :func:`draw_figures`)."""
+    """Draws every figure into ``out_dir/<name>.pdf`` and ``.png``; returns the paths written (see :func:`draw_figures`)."""
     return draw_figures(params, root, out_dir, cache_dir=cache_dir)[0]
 
 
 def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None, *,
                  cache_dir: Path | None = None) -> tuple[list[Path], list[str]]:
-    """Draws every figure into ``out_dir/<name>.png``; returns (the paths written, the names drawn).
+    """Draws every figure into ``out_dir/<name>.pdf`` (vector, the report includes it) and
+    ``out_dir/<name>.png`` (what ``dvc plots`` shows), both from the same Figure; returns (the paths
+    written, the names drawn).
 
     Inputs are read under ``root``; ``out_dir`` defaults to ``root/report/figures``. With
     ``cache_dir``, a figure whose :func:`~mnist_report.figure_cache.recipe_digest` is stored there is copied from it instead of
     drawn again (the same bytes: the digest covers everything the drawing depends on), and each
-    figure drawn is stored there. Every input is read and checked before anything is written.
+    figure drawn is stored there (its PNG and its PDF). Every input is read and
+    checked before anything is written.
     """
     from mnist_report import figure_cache
-    from mnist_report.plots import figure_style, render_png
+    from mnist_report.plots import figure_style, render_pdf, render_png
 
     params = check_params(params, mathtext=True)  # once: figure_recipes takes it as checked
     figures = params.figures
     out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
     recipes = figure_recipes(params, root)
-    pngs: dict[str, bytes] = {}
+    files: dict[str, bytes] = {}  # file name in out_dir -> bytes
     drawn: list[str] = []
     with figure_style(figures.font_size):
         for name, recipe in recipes.items():
             digest = figure_cache.recipe_digest(recipe, figures.dpi, figures.font_size) if cache_dir is not None else ""
-            data = figure_cache.cached_png(Path(cache_dir), name, digest) if cache_dir is not None else None
-            if data is None:
-                data = render_png(recipe.figure(), figures.dpi)
+            png, pdf = ([figure_cache.cached_png(Path(cache_dir), name, digest, suffix) for suffix in (".png", ".pdf")]
+                        if cache_dir is not None else [None, None])
+            if png is None or pdf is None:
+                figure = recipe.figure()
+                png, pdf = render_png(figure, figures.dpi), render_pdf(figure)
                 if cache_dir is not None:
-                    figure_cache.store_png(Path(cache_dir), name, digest, data)
+                    figure_cache.store_png(Path(cache_dir), name, digest, png)
+                    figure_cache.store_png(Path(cache_dir), name, digest, pdf, ".pdf")
                 drawn.append(name)
-            pngs[name] = data
+            files[figure_pdf(name)], files[figure_file(name)] = pdf, png
     written = []
-    for name, data in pngs.items():
-        path = out_dir / figure_file(name)
+    for file_name, data in files.items():
+        path = out_dir / file_name
         write_bytes(path, data)
         written.append(path)
     return written, drawn
@@ -280,8 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if params is None:
         return 0
     written, drawn = draw_figures(params, cache_dir=FIGURE_CACHE)
-    print(f"figures: wrote {len(written)} PNGs to {FIGURES_DIR}/ ({len(drawn)} drawn, "
-          f"{len(written) - len(drawn)} unchanged from {FIGURE_CACHE}/)")
+    figure_count = len(written) // 2
+    print(f"figures: wrote {figure_count} figures, each a PDF and a PNG, to {FIGURES_DIR}/ ({len(drawn)} drawn, "
+          f"{figure_count - len(drawn)} unchanged from {FIGURE_CACHE}/)")
     return 0
 
 

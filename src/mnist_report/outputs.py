@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 METRICS_DIR = Path("metrics")
 MODELS_DIR = Path("models")
-FIGURES_DIR = Path("report/figures")  # stage figures: <name>.png
+FIGURES_DIR = Path("report/figures")  # stage figures: <name>.pdf (in the report), <name>.png (dvc plots)
 TEX_PATH = Path("report/build/report.tex")  # stage report
 PDF_PATH = Path("report/build/report.pdf")  # stage pdf
 TRAIN_COLUMNS = ("step", "train_loss")
@@ -61,8 +61,15 @@ def output_paths(run: str, root: Path = Path(".")) -> dict[str, Path]:
 
 
 def figure_file(name: str) -> str:
-    """Returns the file name of figure ``name`` in :data:`FIGURES_DIR`: ``2b_loss`` -> ``2b_loss.png``."""
+    """Returns the file name of figure ``name``'s PNG in :data:`FIGURES_DIR` (what ``dvc plots`` shows):
+    ``2b_loss`` -> ``2b_loss.png``."""
     return f"{name}.png"
+
+
+def figure_pdf(name: str) -> str:
+    """Returns the file name of figure ``name``'s vector PDF in :data:`FIGURES_DIR`, the one the report
+    includes: ``2b_loss`` -> ``2b_loss.pdf``."""
+    return f"{name}.pdf"
 
 
 def split_schedule(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -34,7 +34,7 @@ from mnist_report.facts_task3 import overfitting_facts, softmax_facts
 from mnist_report.facts_task4 import roughness, sweep_entry, sweep_facts, task4_sweep, weights_facts
 from mnist_report.files import write_text
 from mnist_report.latex import Tex, num
-from mnist_report.outputs import FIGURES_DIR, TEX_PATH, VALIDATION_COLUMNS, figure_file, output_paths
+from mnist_report.outputs import FIGURES_DIR, TEX_PATH, VALIDATION_COLUMNS, figure_pdf, output_paths
 from mnist_report.params import FIGURE_NAMES, Params, check_params, lambda_sweep, stage_params, sweep_differences
 from mnist_report.provenance import data_facts, git_state, tool_versions
 from mnist_report.reproduction import reproduction
@@ -59,7 +59,7 @@ def figure_facts(params: Params, root: Path, figures_dir: Path) -> dict[str, dic
     the ``stage`` that drew it, its ``runs``, the MD5 of its ``png`` and of its ``inputs``).
     The names are params.FIGURE_NAMES (letters, digits and ``_``): the file is LaTeX as it is."""
     traces = figure_traces(params, root, figures_dir)
-    return {name: {"file": Tex(figure_file(name)), "width": num(layout.print_width(name)),
+    return {name: {"file": Tex(figure_pdf(name)), "width": num(layout.print_width(name)),
                    "label": figure_label(name), **traces[name]} for name in FIGURE_NAMES}
 
 
