@@ -64,3 +64,24 @@ def test_no_page_but_the_last_is_left_half_empty(report, tmp_path):
         lowest = body.max() / height
         assert lowest > 0.75, f"{page.name}: the text and floats end at {lowest:.0%} of the page height"
 
+
+@pytest.mark.slow  # compiles a small document with pdflatex
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_a_table_waiting_at_an_appendix_heading_lets_the_text_fill_the_page(tmp_path):
+    # The report's preamble (its float macros) with a page of text, a table too tall for what is left
+    # of the page, then the next appendix: its text fills the page and the table heads the next one.
+    # A hard barrier at the heading (floatbarrier) would end the page half empty (issue: Table 5).
+    from mnist_report import pdf
+    from test_report import make_repo, render_repo
+
+    tex = render_repo(tmp_path, make_repo(tmp_path))
+    preamble = tex[:tex.index(r"\begin{document}")]
+    words = " ".join(f"word{i}" for i in range(420))
+    body = (r"\begin{document}" "\n\\appendixsection{A}{First}\n" + words + "\n"
+            r"\begin{table}[htbp]\centering\rule{2cm}{0.45\textheight}\caption{Tall.}\end{table}" "\n"
+            "\\appendixsection{B}{Second}\nSECONDSTART " + words + "\n\\end{document}\n")
+    (tmp_path / "doc.tex").write_text(preamble + body)
+    pdf.compile_pdf(tmp_path / "doc.tex", tmp_path / "doc.pdf")
+    pages = subprocess.run(["pdftotext", str(tmp_path / "doc.pdf"), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    assert "SECONDSTART" in pages[0] and "Tall." in pages[1], [page[:80] for page in pages]
