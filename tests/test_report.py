@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from mnist_report import data, facts_runs, facts_task3, facts_task4, figures, latex, outputs, pdf, provenance, report, templates
+from mnist_report.params import check_params
 from mnist_report.errors import PipelineError
 from mnist_report.published import PUBLISHED
 from mnist_report.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS
@@ -54,7 +55,7 @@ PARAMS = {
     "data": yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())["data"],
     "figures": yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())["figures"],
     "report": {"title": "TDT4265 Assignment 1", "authors": ["Ada Lovelace", "Alan Turing"],
-               "reproduction_rtol": 1e-10, "loss_decimals": 4, "accuracy_decimals": 2},
+               "reproduction_rtol": 1e-10, "loss_decimals": 4, "accuracy_decimals": 2, "provenance": "full"},
 }
 
 # Plausible final values: the published ones where the original printed them.
@@ -805,3 +806,49 @@ def test_reproduction_uses_the_tolerance_of_params(repo):
     table = report.build_context(params, root)["reproduction"]
     assert table["all_agree"] and table["rtol"] == 2e-6
     assert r"agree to within a relative difference of \ensuremath{2\times10^{-6}}" in render_repo(root, params)
+
+
+# ------------------------------------------------------------------ report.provenance
+
+def test_full_provenance_traces_every_figure_and_tables_the_digests(repo):
+    root, params = repo
+    tex = render_repo(root, params)
+    assert tex.count(r"\traceline{Drawn by stage \texttt{figures}") == len(FIGURE_NAMES)
+    assert r"\label{tab:data}" in tex and r"\label{tab:figure-sources}" in tex
+
+
+def test_summary_provenance_drops_the_trace_lines_and_digest_tables_but_keeps_appendix_a(repo):
+    root, params = repo
+    params["report"]["provenance"] = "summary"
+    tex = render_repo(root, params)
+    assert r"\traceline" not in tex.split(r"\begin{document}")[1]  # the macro stays defined in the preamble
+    assert r"\label{tab:data}" not in tex and r"\label{tab:figure-sources}" not in tex
+    assert "tab:figure-sources" not in tex and "tab:data" not in tex  # no reference left dangling
+    appendix_a = tex[tex.index(r"\appendixsection{A}"):tex.index(r"\appendixsection{B}")]
+    assert r"\label{tab:reproduction}" in appendix_a
+    appendix_b = tex[tex.index(r"\appendixsection{B}"):]
+    assert "report.provenance: full" in " ".join(appendix_b.split()).replace("\\_", "_")
+    assert r"\includegraphics" in tex and tex.count(r"\begin{figure}") == len(FIGURE_NAMES)
+
+
+def test_provenance_is_full_or_summary_and_nothing_else():
+    params = copy.deepcopy(PARAMS)
+    params["report"]["provenance"] = "none"
+    with pytest.raises(PipelineError, match=r"^report\.provenance = 'none': expected full \(a grey line under each "
+                                            r"figure's caption and Appendix B's tables of digests\) or summary \(neither\)"):
+        check_params(params)
+
+
+@needs_tex
+@pytest.mark.slow  # compiles the report with pdflatex
+def test_the_summary_report_compiles_with_no_unresolved_reference(tmp_path):
+    params = make_repo(tmp_path)
+    params["report"]["provenance"] = "summary"
+    tex_path = tmp_path / "report/build/report.tex"
+    tex_path.parent.mkdir(parents=True)
+    tex_path.write_text(render_repo(tmp_path, params))
+    compiled = pdf.compile_pdf(tex_path, tmp_path / "report/build/report.pdf")
+    assert compiled.warnings == [] and compiled.overfull == []
+    text = subprocess.run(["pdftotext", str(tmp_path / "report/build/report.pdf"), "-"], capture_output=True,
+                          check=True).stdout.decode()
+    assert "??" not in text and "Drawn by stage" not in text and "Appendix A" in text

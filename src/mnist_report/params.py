@@ -265,6 +265,8 @@ class Report(Section):
     loss_decimals: Annotated[StrictInt, Field(ge=1, le=17), Expect("an integer from 1 to 17")]
     accuracy_decimals: Annotated[StrictInt, Field(ge=0, le=15),
                                  Expect("an integer from 0 to 15 (decimals of a percentage)")]
+    provenance: Annotated[Literal["full", "summary"], Expect(
+        "full (a grey line under each figure's caption and Appendix B's tables of digests) or summary (neither)")]
 
 
 # --- the whole file --------------------------------------------------------------------------------

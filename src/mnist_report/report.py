@@ -54,13 +54,24 @@ def figure_label(name: str) -> str:
 
 def figure_facts(params: Params, root: Path, figures_dir: Path) -> dict[str, dict[str, Any]]:
     """Returns figure name -> what the templates' ``figure`` macro and the appendix print of it: its
-    ``file`` (in the figures directory), print ``width`` (a fraction of the text width,
-    :mod:`mnist_report.layout`) and ``label``, and its trace (:func:`mnist_report.tracing.figure_traces`:
-    the ``stage`` that drew it, its ``runs``, the MD5 of its ``png`` and of its ``inputs``).
+    ``file`` (its PDF, in the figures directory), print ``width`` (a fraction of the text width,
+    :mod:`mnist_report.layout`) and ``label``, ``traced`` (whether its caption ends with the grey
+    trace line: :func:`provenance_facts`), and its trace (:func:`mnist_report.tracing.figure_traces`:
+    the ``stage`` that drew it, its ``runs``, the MD5 of its ``pdf`` and of its ``inputs``).
     The names are params.FIGURE_NAMES (letters, digits and ``_``): the file is LaTeX as it is."""
     traces = figure_traces(params, root, figures_dir)
+    traced = provenance_facts(params.report.provenance)["trace_lines"]
     return {name: {"file": Tex(figure_pdf(name)), "width": num(layout.print_width(name)),
-                   "label": figure_label(name), **traces[name]} for name in FIGURE_NAMES}
+                   "label": figure_label(name), "traced": traced, **traces[name]} for name in FIGURE_NAMES}
+
+
+def provenance_facts(setting: str) -> dict[str, bool]:
+    """Returns what the report prints of where its results came from, by ``report.provenance``:
+    ``trace_lines`` (a grey line under each figure's caption: the stage and runs that drew it) and
+    ``digest_tables`` (Appendix B's tables of the MNIST files' SHA-256 and of every figure's and
+    input's MD5), both for ``full``, neither for ``summary``. Appendix A (the reproduction) always prints."""
+    full = setting == "full"
+    return {"trace_lines": full, "digest_tables": full}
 
 
 def graphics_path(tex_path: Path, figures_dir: Path) -> Tex:
@@ -125,6 +136,7 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
         "authors": list(settings.authors),
         "number_format": number_format,
         "graphics_path": graphics_path(tex_path, figures_dir),
+        "provenance": provenance_facts(settings.provenance),
         "figures": figure_facts(params, root, figures_dir),
         "data": facts,
         "setup": {
