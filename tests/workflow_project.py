@@ -304,7 +304,7 @@ def build_baseline(scratch: Path) -> Project:
     assert not [run for run, settings in params["runs"].items() if "epochs" in (settings or {})], \
         "a run sets its own epochs: the workflow tests would train it for that long"
 
-    project.git("init", "-q")
+    project.git("init", "-q", "-b", "main")  # the branch the README shows (git's default varies)
     project.git("config", "user.name", "Workflow Test")
     project.git("config", "user.email", "workflow-test@example.invalid")
     project.git("config", "commit.gpgsign", "false")
