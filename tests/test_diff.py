@@ -208,16 +208,19 @@ def test_the_readme_grep_finds_the_marked_sentence(changed, parameter_diff):
 def test_diff_marks_exactly_the_figures_whose_image_changed(changed, parameter_diff):
     result, diff_tex = parameter_diff
     project = changed.project
-    shown = set(re.findall(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}", project.read(REPORT_TEX)))
+    # The report names each figure without extension: pdflatex takes its PDF (report/build/figures),
+    # the diff, which has each side's committed figures, its PNG (report/figures).
+    shown = {name + ".png" for name in
+             re.findall(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}", project.read(REPORT_TEX))}
     differ = {name for name in shown
               if (project.root / "report/figures" / name).read_bytes() != committed_figure(project, "HEAD", name)}
-    assert "2b_loss.pdf" in differ, "the binary run's loss curve changed with its learning rate"
+    assert "2b_loss.png" in differ, "the binary run's loss curve changed with its learning rate"
     assert differ != shown, "some figures do not show the binary run"
     pairs = dict(re.findall(r"\\DIFfigurepair\{([^}]*)\}\{([^}]*)\}", diff_tex))
-    assert set(pairs.values()) == differ
+    assert {name + ".png" for name in pairs.values()} == differ and set(pairs) == {f"../figures-old/{n}" for n in differ}
     assert diff_tex.count("\\DIFfigurechanged{}") == len(differ)
     for name in shown - differ:
-        assert re.search(rf"\\includegraphics\[[^\]]*\]\{{{re.escape(name)}\}}", diff_tex), name
+        assert re.search(rf"\\includegraphics\[[^\]]*\]\{{{re.escape(name.removesuffix('.png'))}\}}", diff_tex), name
     assert int(parse_line(result)["figures"]) == len(differ)
     assert int(parse_line(result)["places"]) == len(differ) + count_places(diff_tex)
 

@@ -47,7 +47,7 @@ def test_figures_print_as_vectors_in_the_documents_fonts(report):
     assert {"Cmr10", "Cmsy10"} <= found, found
     assert all(name.startswith(("LM", "Cm")) for name in found), found
     # No raster image but the weight images of figure 4b, which are images by nature.
-    assert images(report) == images(ROOT / "report/figures/4b_weights.pdf") > 0
+    assert images(report) == images(ROOT / "report/build/figures/4b_weights.pdf") > 0
 
 
 def test_no_page_but_the_last_is_left_half_empty(report, tmp_path):

@@ -272,6 +272,7 @@ def test_y_limits_to_draw_by_hand(values, extent, expected):
 def test_draw_all_writes_every_figure_as_a_pdf_and_a_png_that_is_not_blank(params, root):
     written = draw_all(params, root)
     assert [path.name for path in written] == [f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("pdf", "png")]
+    assert {path.parent for path in written[::2]} == {root / "report/build/figures"}
     for path in written[1::2]:
         assert path.parent == root / "report/figures"
         pixels = matplotlib.image.imread(path)
@@ -307,8 +308,9 @@ def test_main_draws_from_params_yaml_in_the_working_directory(params, root, monk
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.chdir(root)
     assert figures.main([]) == 0
-    drawn = sorted(path.name for path in (root / "report/figures").iterdir())
-    assert drawn == sorted(f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("pdf", "png"))
+    assert sorted(path.name for path in (root / "report/figures").iterdir()) == sorted(f"{n}.png" for n in FIGURE_NAMES)
+    assert sorted(path.name for path in (root / "report/build/figures").iterdir()) == sorted(
+        f"{name}.pdf" for name in FIGURE_NAMES)
     assert figures.main(["--list-deps"]) == 0
     listed = capsys.readouterr().out.splitlines()[-len(input_paths(params)):]
     assert listed == [str(path) for path in input_paths(params)]

@@ -30,14 +30,19 @@ def pngs(folder: Path) -> dict[str, bytes]:
     return {path.stem: path.read_bytes() for path in sorted(folder.glob("*.png"))}
 
 
+def pdfs(folder: Path) -> dict[str, bytes]:
+    return {path.stem: path.read_bytes() for path in sorted(folder.glob("*.pdf"))}
+
+
 def incremental_equals_clean(params: dict, root: Path, cache: Path, tmp_path: Path, tag: str) -> list[str]:
     """Draws with the cache into root/report/figures and without it into a new folder; asserts the
-    two sets of PNGs are the same bytes and returns the names the cached draw redrew."""
+    two sets of PNGs, and of PDFs, are the same bytes and returns the names the cached draw redrew."""
     written, drawn = draw_figures(params, root, cache_dir=cache)
     clean = draw_all(params, root, tmp_path / f"clean-{tag}")
-    assert [path.stem for path in written] == list(FIGURE_NAMES)
+    assert [path.stem for path in written] == [name for name in FIGURE_NAMES for _ in ("pdf", "png")]
     assert pngs(root / figures.FIGURES_DIR) == pngs(tmp_path / f"clean-{tag}")
-    assert len(clean) == len(FIGURE_NAMES)
+    assert pdfs(root / figures.FIGURES_DIR) == pdfs(tmp_path / f"clean-{tag}")
+    assert len(clean) == 2 * len(FIGURE_NAMES)
     return drawn
 
 

@@ -179,7 +179,7 @@ def make_repo(root: Path, params: dict | None = None, metrics: dict | None = Non
         (mnist / spec.name).write_bytes(data.encode_idx(array, spec.magic))
     for name in FIGURE_NAMES:  # the shapes of the real figures: 5.0 x 3.8 inches, 4b 6.4 x 1.6
         write_png(root / "report/figures" / f"{name}.png", *((64, 16) if name == "4b_weights" else (50, 38)))
-        write_pdf(root / "report/figures" / f"{name}.pdf", *((460.8, 115.2) if name == "4b_weights" else (360, 273.6)))
+        write_pdf(root / "report/build/figures" / f"{name}.pdf", *((460.8, 115.2) if name == "4b_weights" else (360, 273.6)))
     # The other files the figures were drawn from: the report prints only their MD5 (tracing.py).
     for path in figures.input_paths(params):
         if not (root / path).exists():
@@ -716,7 +716,7 @@ def test_compiled_report_shows_every_task_and_the_numbers(tmp_path):
     params["report"]["title"] = NASTY
     rewrite_metric(tmp_path, "binary", val_loss=float(PUBLISHED["binary"]["val_loss"]) * 1.001)
     tex_path = tmp_path / "report/build/report.tex"
-    tex_path.parent.mkdir(parents=True)
+    tex_path.parent.mkdir(parents=True, exist_ok=True)
     tex_path.write_text(render_repo(tmp_path, params))
     pdf_path = tmp_path / "report/build/report.pdf"
     compiled = pdf.compile_pdf(tex_path, pdf_path)
@@ -845,7 +845,7 @@ def test_the_summary_report_compiles_with_no_unresolved_reference(tmp_path):
     params = make_repo(tmp_path)
     params["report"]["provenance"] = "summary"
     tex_path = tmp_path / "report/build/report.tex"
-    tex_path.parent.mkdir(parents=True)
+    tex_path.parent.mkdir(parents=True, exist_ok=True)
     tex_path.write_text(render_repo(tmp_path, params))
     compiled = pdf.compile_pdf(tex_path, tmp_path / "report/build/report.pdf")
     assert compiled.warnings == [] and compiled.overfull == []

@@ -28,7 +28,7 @@ from mnist_report.data import DIGITS
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes
 from mnist_report.outputs import (
-    FIGURES_DIR, TRAIN_COLUMNS, VALIDATION_COLUMNS, figure_file, figure_pdf, output_paths,
+    FIGURE_PDFS_DIR, FIGURES_DIR, TRAIN_COLUMNS, VALIDATION_COLUMNS, figure_file, figure_pdf, output_paths,
 )
 from mnist_report.params import (
     FIGURE_NAMES, Figures, NormFigure, Params, Run, StepFigure, check_params, lambda_sweep, stage_params,
@@ -235,17 +235,18 @@ def figure_recipes(params: Params | dict[str, Any], root: Path = Path(".")) -> d
 
 def draw_all(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None, *,
              cache_dir: Path | None = None) -> list[Path]:
-    """Draws every figure into ``out_dir/<name>.pdf`` and ``.png``; returns the paths written (see :func:`draw_figures`)."""
+    """Draws every figure as a PDF and a PNG; returns the paths written (see :func:`draw_figures`)."""
     return draw_figures(params, root, out_dir, cache_dir=cache_dir)[0]
 
 
 def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None, *,
                  cache_dir: Path | None = None) -> tuple[list[Path], list[str]]:
-    """Draws every figure into ``out_dir/<name>.pdf`` (vector, the report includes it) and
-    ``out_dir/<name>.png`` (what ``dvc plots`` shows), both from the same Figure; returns (the paths
-    written, the names drawn).
+    """Draws every figure as ``<name>.pdf`` (vector, the report prints it) and ``<name>.png`` (what
+    ``dvc plots`` shows), both from the same Figure; returns (the paths written, PDF then PNG for each
+    figure, and the names drawn).
 
-    Inputs are read under ``root``; ``out_dir`` defaults to ``root/report/figures``. With
+    Inputs are read under ``root``. The PNGs go to ``out_dir`` (default ``root/report/figures``), the
+    PDFs to ``root/report/build/figures``, or to ``out_dir`` too when it is given. With
     ``cache_dir``, a figure whose :func:`~mnist_report.figure_cache.recipe_digest` is stored there is copied from it instead of
     drawn again (the same bytes: the digest covers everything the drawing depends on), and each
     figure drawn is stored there (its PNG and its PDF). Every input is read and
@@ -256,9 +257,10 @@ def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_di
 
     params = check_params(params, mathtext=True)  # once: figure_recipes takes it as checked
     figures = params.figures
+    pdf_dir = Path(root) / FIGURE_PDFS_DIR if out_dir is None else Path(out_dir)
     out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
     recipes = figure_recipes(params, root)
-    files: dict[str, bytes] = {}  # file name in out_dir -> bytes
+    files: dict[Path, bytes] = {}
     drawn: list[str] = []
     with figure_style(figures.font_size):
         for name, recipe in recipes.items():
@@ -272,13 +274,10 @@ def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_di
                     figure_cache.store_png(Path(cache_dir), name, digest, png)
                     figure_cache.store_png(Path(cache_dir), name, digest, pdf, ".pdf")
                 drawn.append(name)
-            files[figure_pdf(name)], files[figure_file(name)] = pdf, png
-    written = []
-    for file_name, data in files.items():
-        path = out_dir / file_name
+            files[pdf_dir / figure_pdf(name)], files[out_dir / figure_file(name)] = pdf, png
+    for path, data in files.items():
         write_bytes(path, data)
-        written.append(path)
-    return written, drawn
+    return list(files), drawn
 
 
 @one_line_errors
@@ -289,8 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     written, drawn = draw_figures(params, cache_dir=FIGURE_CACHE)
     figure_count = len(written) // 2
-    print(f"figures: wrote {figure_count} figures, each a PDF and a PNG, to {FIGURES_DIR}/ ({len(drawn)} drawn, "
-          f"{figure_count - len(drawn)} unchanged from {FIGURE_CACHE}/)")
+    print(f"figures: wrote {figure_count} figures, PDFs to {FIGURE_PDFS_DIR}/ and PNGs to {FIGURES_DIR}/ "
+          f"({len(drawn)} drawn, {figure_count - len(drawn)} unchanged from {FIGURE_CACHE}/)")
     return 0
 
 

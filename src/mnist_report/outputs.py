@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 METRICS_DIR = Path("metrics")
 MODELS_DIR = Path("models")
-FIGURES_DIR = Path("report/figures")  # stage figures: <name>.pdf (in the report), <name>.png (dvc plots)
+FIGURES_DIR = Path("report/figures")  # stage figures: <name>.png (dvc plots; git)
+FIGURE_PDFS_DIR = Path("report/build/figures")  # stage figures: <name>.pdf (the report prints them; DVC's cache)
 TEX_PATH = Path("report/build/report.tex")  # stage report
 PDF_PATH = Path("report/build/report.pdf")  # stage pdf
 TRAIN_COLUMNS = ("step", "train_loss")
@@ -67,8 +68,8 @@ def figure_file(name: str) -> str:
 
 
 def figure_pdf(name: str) -> str:
-    """Returns the file name of figure ``name``'s vector PDF in :data:`FIGURES_DIR`, the one the report
-    includes: ``2b_loss`` -> ``2b_loss.pdf``."""
+    """Returns the file name of figure ``name``'s vector PDF in :data:`FIGURE_PDFS_DIR`, the one the
+    report prints: ``2b_loss`` -> ``2b_loss.pdf``."""
     return f"{name}.pdf"
 
 

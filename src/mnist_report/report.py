@@ -34,7 +34,7 @@ from mnist_report.facts_task3 import overfitting_facts, softmax_facts
 from mnist_report.facts_task4 import roughness, sweep_entry, sweep_facts, task4_sweep, weights_facts
 from mnist_report.files import write_text
 from mnist_report.latex import Tex, num
-from mnist_report.outputs import FIGURES_DIR, TEX_PATH, VALIDATION_COLUMNS, figure_pdf, output_paths
+from mnist_report.outputs import FIGURE_PDFS_DIR, FIGURES_DIR, TEX_PATH, VALIDATION_COLUMNS, output_paths
 from mnist_report.params import FIGURE_NAMES, Params, check_params, lambda_sweep, stage_params, sweep_differences
 from mnist_report.provenance import data_facts, git_state, tool_versions
 from mnist_report.reproduction import reproduction
@@ -52,16 +52,17 @@ def figure_label(name: str) -> str:
     return "fig:" + name.replace("_", "-")
 
 
-def figure_facts(params: Params, root: Path, figures_dir: Path) -> dict[str, dict[str, Any]]:
+def figure_facts(params: Params, root: Path, pdfs_dir: Path) -> dict[str, dict[str, Any]]:
     """Returns figure name -> what the templates' ``figure`` macro and the appendix print of it: its
-    ``file`` (its PDF, in the figures directory), print ``width`` (a fraction of the text width,
+    ``file`` (its name without extension: pdflatex takes the PDF of :data:`FIGURE_PDFS_DIR`, first on
+    the graphics path, and the diff tool, which has only the committed PNGs, the PNG), print ``width`` (a fraction of the text width,
     :mod:`mnist_report.layout`) and ``label``, ``traced`` (whether its caption ends with the grey
     trace line: :func:`provenance_facts`), and its trace (:func:`mnist_report.tracing.figure_traces`:
     the ``stage`` that drew it, its ``runs``, the MD5 of its ``pdf`` and of its ``inputs``).
     The names are params.FIGURE_NAMES (letters, digits and ``_``): the file is LaTeX as it is."""
-    traces = figure_traces(params, root, figures_dir)
+    traces = figure_traces(params, root, pdfs_dir)
     traced = provenance_facts(params.report.provenance)["trace_lines"]
-    return {name: {"file": Tex(figure_pdf(name)), "width": num(layout.print_width(name)),
+    return {name: {"file": Tex(name), "width": num(layout.print_width(name)),
                    "label": figure_label(name), "traced": traced, **traces[name]} for name in FIGURE_NAMES}
 
 
@@ -74,13 +75,17 @@ def provenance_facts(setting: str) -> dict[str, bool]:
     return {"trace_lines": full, "digest_tables": full}
 
 
-def graphics_path(tex_path: Path, figures_dir: Path) -> Tex:
-    """Returns the figures' directory relative to the .tex's, as ``\\graphicspath`` takes it."""
-    relative = Path(os.path.relpath(figures_dir, tex_path.parent)).as_posix().rstrip("/") + "/"
-    if not re.fullmatch(r"[A-Za-z0-9./-]+", relative):  # inserted unescaped: LaTeX reads it as a path
-        raise PipelineError(f"{figures_dir}: the figures' path from {tex_path.parent} ({relative}) "
-                            "must be letters, digits, '.', '/' and '-' only")
-    return Tex(relative)
+def graphics_path(tex_path: Path, *figure_dirs: Path) -> Tex:
+    """Returns the figures' directories relative to the .tex's, in order, as ``\\graphicspath`` takes
+    them: ``{figures/}{../figures/}``."""
+    shown = []
+    for figures_dir in figure_dirs:
+        relative = Path(os.path.relpath(figures_dir, tex_path.parent)).as_posix().rstrip("/") + "/"
+        if not re.fullmatch(r"[A-Za-z0-9./-]+", relative):  # inserted unescaped: LaTeX reads it as a path
+            raise PipelineError(f"{figures_dir}: the figures' path from {tex_path.parent} ({relative}) "
+                                "must be letters, digits, '.', '/' and '-' only")
+        shown.append("{" + relative + "}")
+    return Tex("".join(shown))
 
 
 def build_context(params: Params | dict[str, Any], root: str | os.PathLike = ".", *,
@@ -95,6 +100,7 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
     root = Path(root)
     tex_path = Path(tex_path) if tex_path is not None else root / TEX_PATH
     figures_dir = Path(figures_dir) if figures_dir is not None else root / FIGURES_DIR
+    pdfs_dir = root / FIGURE_PDFS_DIR
     params = check_params(params)
     settings = params.report
     number_format = {"loss_decimals": settings.loss_decimals, "accuracy_decimals": settings.accuracy_decimals}
@@ -135,9 +141,10 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
         "title": settings.title,
         "authors": list(settings.authors),
         "number_format": number_format,
-        "graphics_path": graphics_path(tex_path, figures_dir),
+        # The PDFs first: pdflatex looks for a figure's .pdf in every folder before its .png.
+        "graphics_path": graphics_path(tex_path, pdfs_dir, figures_dir),
         "provenance": provenance_facts(settings.provenance),
-        "figures": figure_facts(params, root, figures_dir),
+        "figures": figure_facts(params, root, pdfs_dir),
         "data": facts,
         "setup": {
             "binary_validation_interval": intervals["2b"], "softmax_validation_interval": intervals["3b"],
