@@ -154,7 +154,8 @@ def test_diff_after_a_parameter_change_shows_old_and_new_values(changed, paramet
     assert re.fullmatch(r"HEAD \([0-9a-f]{7}\)", line["old"]) and line["new"] == "workspace"
     pdf = project.root / "report/build/diff.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
-    assert sorted(p.name for p in (project.root / "report/build").iterdir()) == ["diff.pdf", "report.pdf", "report.tex"]
+    assert sorted(p.name for p in (project.root / "report/build").iterdir()) == [
+        "diff.pdf", "figures", "report.pdf", "report.tex"]
 
     decimals = project.params()["report"]["loss_decimals"]
     old_loss = f"{changed.old_metrics['train_loss']:.{decimals}f}"

@@ -41,7 +41,7 @@ def incremental_equals_clean(params: dict, root: Path, cache: Path, tmp_path: Pa
     clean = draw_all(params, root, tmp_path / f"clean-{tag}")
     assert [path.stem for path in written] == [name for name in FIGURE_NAMES for _ in ("pdf", "png")]
     assert pngs(root / figures.FIGURES_DIR) == pngs(tmp_path / f"clean-{tag}")
-    assert pdfs(root / figures.FIGURES_DIR) == pdfs(tmp_path / f"clean-{tag}")
+    assert pdfs(root / figures.FIGURE_PDFS_DIR) == pdfs(tmp_path / f"clean-{tag}")
     assert len(clean) == 2 * len(FIGURE_NAMES)
     return drawn
 
@@ -149,12 +149,12 @@ def test_the_stage_uses_the_cache_and_says_how_many_it_drew(drawn_once, tmp_path
     shutil.copytree(cache, root / ".cache/figures", ignore=shutil.ignore_patterns("4c_val_accuracy-*"))
     monkeypatch.chdir(root)
     assert figures.main([]) == 0
-    assert capsys.readouterr().out == "figures: wrote 9 figures, each a PDF and a PNG, to report/figures/ (1 drawn, 8 unchanged from .cache/figures/)\n"
+    assert capsys.readouterr().out == "figures: wrote 9 figures, PDFs to report/build/figures/ and PNGs to report/figures/ (1 drawn, 8 unchanged from .cache/figures/)\n"
     assert pngs(root / "report/figures") == pngs(folder / "out")  # the full draw of drawn_once
     for path in (root / "report/figures").iterdir():  # DVC deletes the stage's outputs before it runs
         path.unlink()
     assert figures.main([]) == 0
-    assert capsys.readouterr().out == "figures: wrote 9 figures, each a PDF and a PNG, to report/figures/ (0 drawn, 9 unchanged from .cache/figures/)\n"
+    assert capsys.readouterr().out == "figures: wrote 9 figures, PDFs to report/build/figures/ and PNGs to report/figures/ (0 drawn, 9 unchanged from .cache/figures/)\n"
     assert pngs(root / "report/figures") == pngs(folder / "out")
     assert {hashlib.sha256(data).hexdigest() for data in pngs(folder / "out").values()} == {
         path.stem.rsplit("-", 1)[1] for path in (root / ".cache/figures").glob("*.png")}
