@@ -8,7 +8,10 @@
 # Set-up: a Python >= 3.11 virtual environment in .venv with the pinned packages of
 # requirements.lock (installed with uv, itself pinned there, or with pip where uv cannot be had),
 # and, at the same time, TeX Live from Debian's packages when pdflatex/pdftotext/latexdiff
-# are missing (for `test`, also Debian's python3-numpy over three BLAS libraries: TEST_PACKAGES).
+# are missing (for `test`, also Debian's python3-numpy over three BLAS libraries: TEST_PACKAGES);
+# then the offline page of `dvc plots show` (vega, vega-lite, vega-embed at pinned
+# versions, fetched once with npm into .cache/npm: src/mnist_report/plots_page.py). `test` also
+# installs Debian's chromium, in which tests/test_plots_page.py opens that page.
 # MNIST_PYTHON=<python> (a command or a path) picks the interpreter, in its own .venv-<X.Y>; by
 # default the newest of python3.13, python3.12, python3.11, python3 that is >= 3.11, in .venv.
 set -euo pipefail
@@ -195,32 +198,46 @@ wait_tex() {
     say "$INSTALLING installed (${SECONDS} s since the start)"
 }
 
+# The offline template of `dvc plots show` / `dvc plots diff` (.dvc/config: plots.html_template);
+# npm is installed from Debian's packages when missing (after TeX: one apt-get at a time).
+setup_plots_page() {
+    if ! python -m mnist_report.plots_page --up-to-date; then
+        command -v npm >/dev/null 2>&1 || { wait_tex; apt_install npm; }
+        python -m mnist_report.plots_page
+    fi
+}
+
 case "${1:-}" in
     setup)
         start_tex
         setup_python
+        setup_plots_page
         wait_tex
         say "set up: $VENV (source $VENV/bin/activate) and TeX Live"
         ;;
     report)
         start_tex
         setup_python
-        # The data, the training and the figures need no TeX: they run while apt-get installs it. The
-        # report stage prints pdflatex's version, so it and the PDF wait for TeX.
+        # The data, the training, the figures and report.tex need no TeX: they run while apt-get
+        # installs it; only the PDF waits for TeX.
         # On a failure, apt-get is let finish (never left holding dpkg's lock) before the exit.
-        dvc repro figures || { status=$?; wait_tex; exit "$status"; }
+        dvc repro report || { status=$?; wait_tex; exit "$status"; }
+        setup_plots_page
         wait_tex
         dvc repro
         say "done: report/build/report.pdf"
         ;;
     test)
-        mapfile -t missing < <(missing_packages "${TEST_PACKAGES[@]}")
+        # chromium (the browser of tests/test_plots_page.py) in the same background apt-get.
+        mapfile -t missing < <(missing_packages "${TEST_PACKAGES[@]}" chromium)
         start_tex "${missing[@]}"
         setup_python
         # Python writes bytecode (uv installs none): hundreds of dvc and stage processes follow.
         unset PYTHONDONTWRITEBYTECODE
         dvc repro download
+        setup_plots_page
         wait_tex
+        command -v chromium >/dev/null 2>&1 || apt_install chromium  # the browser of tests/test_plots_page.py
         # Every test, one test file at a time in each of as many processes as there are cores.
         python -m pytest -n auto --dist loadfile "${@:2}"
         ;;

@@ -185,7 +185,6 @@ def measure(scratches: list[Scratch], loop: str, repeats: int) -> list[dict[str,
     run, values, _ = LOOPS[loop]
     if 1 + 2 * repeats > len(values):
         fail(f"--repeats {repeats}: at most {(len(values) - 1) // 2}")
-    dvc = str(VENV_BIN / "dvc")
     results: list[dict[str, list[float]]] = [
         {key: [] for stage in ("loop", f"train@{run}", *AFTER_TRAIN, "DVC") for key in (stage, f"{stage} CPU")}
         for _ in scratches]

@@ -224,7 +224,9 @@ def real_splits(task: str):
 @functools.cache
 def raw_mnist() -> dict[str, np.ndarray]:
     """The four files read straight from their bytes (offsets 16 and 8), independently of parse_idx."""
-    read = lambda name, offset: np.frombuffer((real_mnist() / name).read_bytes(), np.uint8, offset=offset)
+    def read(name: str, offset: int) -> np.ndarray:
+        return np.frombuffer((real_mnist() / name).read_bytes(), np.uint8, offset=offset)
+
     return {"train_images": read("train-images-idx3-ubyte", 16).reshape(60000, 784),
             "train_labels": read("train-labels-idx1-ubyte", 8),
             "test_images": read("t10k-images-idx3-ubyte", 16).reshape(10000, 784),

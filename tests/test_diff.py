@@ -20,7 +20,7 @@ import yaml
 
 from mnist_report.diff import CHANGED_FIGURE, NEW_FIGURE, count_places, figure_changes, figure_key, mark_figures, run_latexdiff
 from mnist_report.revisions import REPORT_TEX, Side, locked_digest
-from workflow_project import NEEDS_PIPELINE_TOOLS, SWEEP, Project
+from workflow_project import NEEDS_PIPELINE_TOOLS, REPO, SWEEP, Project
 
 needs_latexdiff = pytest.mark.skipif(shutil.which("latexdiff") is None, reason="latexdiff not installed")
 
@@ -154,7 +154,8 @@ def test_diff_after_a_parameter_change_shows_old_and_new_values(changed, paramet
     assert re.fullmatch(r"HEAD \([0-9a-f]{7}\)", line["old"]) and line["new"] == "workspace"
     pdf = project.root / "report/build/diff.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
-    assert sorted(p.name for p in (project.root / "report/build").iterdir()) == ["diff.pdf", "report.pdf", "report.tex"]
+    assert sorted(p.name for p in (project.root / "report/build").iterdir()) == [
+        "diff.pdf", "figures", "report.pdf", "report.tex"]
 
     decimals = project.params()["report"]["loss_decimals"]
     old_loss = f"{changed.old_metrics['train_loss']:.{decimals}f}"
@@ -181,20 +182,46 @@ def test_diff_after_a_parameter_change_shows_old_and_new_values(changed, paramet
     assert int(line["places"]) >= len([h for h in touched if MARK.search(diff_sections.get(h, ""))])
 
 
+def readme_grep() -> tuple[str, str]:
+    """The pattern of the README's ``grep '<pattern>' diff.tex | head -1`` and the line it shows."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^\$ grep '([^']+)' diff\.tex \| head -1\n(.*)$", readme, flags=re.M)
+    assert found, "the README shows no grep of diff.tex"
+    return found.group(1), found.group(2)
+
+
+@needs_pipeline
+def test_the_readme_grep_finds_the_marked_sentence(changed, parameter_diff):
+    # In the one-epoch project the README's output comes from, and in the report of the default
+    # 50 epochs (this checkout's, when built): the pattern matches the sentence whose numbers moved.
+    pattern, shown = readme_grep()
+    _, diff_tex = parameter_diff
+    first = next((line for line in diff_tex.splitlines() if pattern in line), None)
+    assert first is not None, f"grep '{pattern}' finds nothing in the diff"
+    assert "\\DIFdelbegin" in first and "\\DIFaddbegin" in first, first
+    assert re.sub(r"\d+\.\d+", "#", first) == re.sub(r"\d+\.\d+", "#", shown), first  # the README's line, numbers aside
+    built = REPO / REPORT_TEX
+    if built.exists():
+        assert pattern in built.read_text(encoding="utf-8"), f"{built}: no line with {pattern!r}"
+
+
 @needs_pipeline
 def test_diff_marks_exactly_the_figures_whose_image_changed(changed, parameter_diff):
     result, diff_tex = parameter_diff
     project = changed.project
-    shown = set(re.findall(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}", project.read(REPORT_TEX)))
+    # The report names each figure without extension: pdflatex takes its PDF (report/build/figures),
+    # the diff, which has each side's committed figures, its PNG (report/figures).
+    shown = {name + ".png" for name in
+             re.findall(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}", project.read(REPORT_TEX))}
     differ = {name for name in shown
               if (project.root / "report/figures" / name).read_bytes() != committed_figure(project, "HEAD", name)}
     assert "2b_loss.png" in differ, "the binary run's loss curve changed with its learning rate"
     assert differ != shown, "some figures do not show the binary run"
     pairs = dict(re.findall(r"\\DIFfigurepair\{([^}]*)\}\{([^}]*)\}", diff_tex))
-    assert set(pairs.values()) == differ
+    assert {name + ".png" for name in pairs.values()} == differ and set(pairs) == {f"../figures-old/{n}" for n in differ}
     assert diff_tex.count("\\DIFfigurechanged{}") == len(differ)
     for name in shown - differ:
-        assert re.search(rf"\\includegraphics\[[^\]]*\]\{{{re.escape(name)}\}}", diff_tex), name
+        assert re.search(rf"\\includegraphics\[[^\]]*\]\{{{re.escape(name.removesuffix('.png'))}\}}", diff_tex), name
     assert int(parse_line(result)["figures"]) == len(differ)
     assert int(parse_line(result)["places"]) == len(differ) + count_places(diff_tex)
 

@@ -259,11 +259,11 @@ def test_a_train_stage_killed_leaves_no_result_and_the_next_repro_recovers(train
 def test_dvc_and_its_train_stage_killed_together_from_outside_recover(trained):
     project, uninterrupted = trained
     process = subprocess.Popen([DVC, "repro", "-f", "-s", f"train@{RUN}"], cwd=project.root,
-                               env={**project.env, "FAULT_KILL": f"mnist_report.train:pause:train@{RUN} epoch 1/"},
+                               env={**project.env, "FAULT_KILL": f"mnist_report.train:pause:train@{RUN} epoch 0 ("},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         for line in process.stdout:
-            if line.startswith(f"train@{RUN} epoch 1/"):
+            if line.startswith(f"train@{RUN} epoch 0 ("):
                 os.killpg(process.pid, signal.SIGKILL)  # dvc and the stage: as a power cut would
                 break
         else:

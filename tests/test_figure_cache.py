@@ -165,14 +165,21 @@ def stubbed(monkeypatch):
     monkeypatch.setattr(figures.Recipe, "figure", lambda recipe: recipe)
     monkeypatch.setattr(plots, "render_png", lambda recipe, dpi: f"{dpi}:".encode()
                         + figure_cache.recipe_digest(recipe, 0, 0.0).encode())
+    monkeypatch.setattr(plots, "render_pdf", lambda recipe: b"pdf:" + figure_cache.recipe_digest(recipe, 0, 0.0).encode())
+
+
+def both(folder, names):
+    """The files the stage writes for each figure, in its order: the PDF, then the PNG."""
+    return [folder / f"{name}.{kind}" for name in names for kind in ("pdf", "png")]
 
 
 def test_the_stage_draws_what_the_cache_lacks_and_copies_the_rest(params, root, stubbed):
     cache, out = root / "cache", root / "out"
     written, drawn = figures.draw_figures(params, root, out, cache_dir=cache)
-    assert drawn == list(figures.FIGURE_NAMES) and written == [out / f"{n}.png" for n in figures.FIGURE_NAMES]
+    assert drawn == list(figures.FIGURE_NAMES) and written == both(out, figures.FIGURE_NAMES)
     first = {path.name: path.read_bytes() for path in written}
-    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == sorted(figures.FIGURE_NAMES)
+    assert sorted(p.name.split("-")[0] + p.suffix for p in cache.iterdir()) == sorted(
+        name + kind for name in figures.FIGURE_NAMES for kind in (".pdf", ".png"))
     assert figures.draw_figures(params, root, root / "again", cache_dir=cache)[1] == []
     assert {path.name: path.read_bytes() for path in (root / "again").iterdir()} == first
     # A run's new history: the figures that show it are redrawn, the others copied.
@@ -189,5 +196,6 @@ def test_the_stage_draws_what_the_cache_lacks_and_copies_the_rest(params, root, 
 def test_without_a_cache_every_figure_is_drawn_and_nothing_kept(params, root, stubbed):
     written, drawn = figures.draw_figures(params, root)
     assert drawn == list(figures.FIGURE_NAMES)
-    assert written == [root / "report/figures" / f"{n}.png" for n in figures.FIGURE_NAMES]
+    assert written == [root / folder / f"{n}.{kind}" for n in figures.FIGURE_NAMES
+                       for folder, kind in (("report/build/figures", "pdf"), ("report/figures", "png"))]
     assert not (root / ".cache").exists()

@@ -4,6 +4,7 @@ byte-for-byte reproducible. Synthetic runs only, written under ``tmp_path``."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -77,8 +78,7 @@ def make_run(root: Path, run: str, steps: int, offset: float) -> None:
 def metrics_of(**values) -> dict:
     """A run's metrics file as the train stage writes it (every key outputs.read_metrics checks)."""
     return {"train_loss": 0.2, "val_loss": 0.25, "train_accuracy": 0.95, "val_accuracy": 0.93,
-            "early_stop_epoch": None, "steps": 31, "weight_norm_squared": 1.0,
-            "steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10, **values}
+            "early_stop_epoch": None, "steps": 31, "weight_norm_squared": 1.0, **values}
 
 
 @pytest.fixture
@@ -269,14 +269,31 @@ def test_y_limits_to_draw_by_hand(values, extent, expected):
 
 # ------------------------------------------------------------------------------- files written
 
-def test_draw_all_writes_every_figure_as_a_png_that_is_not_blank(params, root):
+def test_draw_all_writes_every_figure_as_a_pdf_and_a_png_that_is_not_blank(params, root):
     written = draw_all(params, root)
-    assert [path.name for path in written] == [f"{name}.png" for name in FIGURE_NAMES]
-    for path in written:
+    assert [path.name for path in written] == [f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("pdf", "png")]
+    assert {path.parent for path in written[::2]} == {root / "report/build/figures"}
+    for path in written[1::2]:
         assert path.parent == root / "report/figures"
         pixels = matplotlib.image.imread(path)
         assert len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 1, path.name
-    assert matplotlib.image.imread(written[0]).shape[:2] == (round(3.8 * 40), round(5.0 * 40))
+    assert matplotlib.image.imread(written[1]).shape[:2] == (round(3.8 * 40), round(5.0 * 40))
+
+
+def test_the_pdfs_are_vectors_in_computer_modern_with_no_date(params, root):
+    # The report includes the PDFs: text in the body's typeface (Computer Modern, from which Latin
+    # Modern is drawn), embedded as TrueType; curves as paths; nothing that changes run to run.
+    written = {path.name: path.read_bytes() for path in draw_all(params, root)}
+    for name in FIGURE_NAMES:
+        data = written[f"{name}.pdf"]
+        assert data.startswith(b"%PDF-")
+        fonts = set(re.findall(rb"/BaseFont /(?:[A-Z]{6}\+)?([A-Za-z0-9-]+)", data))
+        assert fonts and fonts <= {b"Cmr10", b"Cmmi10", b"Cmsy10", b"Cmex10"}, (name, fonts)
+        assert b"/FontFile2" in data, name  # TrueType embedded, not type 3 outlines
+        assert b"/CreationDate" not in data and b"/Producer" not in data and b"/ModDate" not in data, name
+        # A vector drawing: no raster image, except 4b's weights, which are images (a digit's 28 x 28 each).
+        images = data.count(b"/Subtype /Image")
+        assert (images > 0) if name == "4b_weights" else (images == 0), (name, images)
 
 
 def test_same_inputs_give_the_same_bytes(params, root, tmp_path):
@@ -291,8 +308,9 @@ def test_main_draws_from_params_yaml_in_the_working_directory(params, root, monk
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.chdir(root)
     assert figures.main([]) == 0
-    drawn = sorted(path.name for path in (root / "report/figures").iterdir())
-    assert drawn == sorted(f"{name}.png" for name in FIGURE_NAMES)
+    assert sorted(path.name for path in (root / "report/figures").iterdir()) == sorted(f"{n}.png" for n in FIGURE_NAMES)
+    assert sorted(path.name for path in (root / "report/build/figures").iterdir()) == sorted(
+        f"{name}.pdf" for name in FIGURE_NAMES)
     assert figures.main(["--list-deps"]) == 0
     listed = capsys.readouterr().out.splitlines()[-len(input_paths(params)):]
     assert listed == [str(path) for path in input_paths(params)]
@@ -483,15 +501,6 @@ def test_render_png_gives_png_bytes_whatever_the_default_format():
     (json.dumps(metrics_of(weight_norm_squared=True)),
      "run r: metrics/r.json: 'weight_norm_squared' = True: expected a finite number"),
     (json.dumps({"weight_norm_squared": 1.0}), "run r: metrics/r.json: missing 'train_loss'"),
-    # The schedule the run followed (trainer.final_metrics): lengths, so at least 1.
-    (json.dumps(metrics_of(steps_per_epoch=0)), "run r: metrics/r.json: 'steps_per_epoch' = 0: expected an integer >= 1"),
-    (json.dumps(metrics_of(validation_interval=2.0)),
-     "run r: metrics/r.json: 'validation_interval' = 2.0: expected an integer >= 1"),
-    (json.dumps(metrics_of(early_stopping_patience=True)),
-     "run r: metrics/r.json: 'early_stopping_patience' = True: expected an integer >= 1"),
-    (json.dumps({key: value for key, value in metrics_of().items() if key != "early_stopping_patience"}),
-     "run r: metrics/r.json: missing 'early_stopping_patience'; expected an integer >= 1, as its train "
-     "stage writes it (`dvc repro` rewrites the file)"),
 ])
 def test_read_weight_norm_refuses_by_run_file_and_value(tmp_path, content, complaint):
     (tmp_path / "metrics").mkdir()
@@ -585,12 +594,12 @@ def test_figure_inputs_are_each_figures_runs_in_the_order_shown_and_their_files(
 
 def test_draw_all_writes_into_the_folder_it_is_given_and_keeps_each_png_in_the_cache(params, root):
     written = draw_all(params, root, root / "elsewhere", cache_dir=root / "cache")
-    assert written == [root / "elsewhere" / f"{name}.png" for name in FIGURE_NAMES]
+    assert written == [root / "elsewhere" / f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("pdf", "png")]
     assert not (root / "report").exists()
     cached = sorted(root.joinpath("cache").iterdir())
-    assert [path.name.split("-")[0] for path in cached] == sorted(FIGURE_NAMES)
-    by_name = {path.name.split("-")[0]: path.read_bytes() for path in cached}
-    assert all(by_name[path.stem] == path.read_bytes() for path in written)
+    assert sorted(path.name.split("-")[0] + path.suffix for path in cached) == sorted(path.name for path in written)
+    by_name = {path.name.split("-")[0] + path.suffix: path.read_bytes() for path in cached}
+    assert all(by_name[path.name] == path.read_bytes() for path in written)
 
 
 def test_a_block_averaged_curves_legend_key_shows_its_band_and_the_next_key_the_next_line():
@@ -800,3 +809,33 @@ def test_the_widened_limits_line_is_out_at_once_even_if_the_stage_dies_right_aft
     env["PYTHONPATH"] = str(Path(plots.__file__).parents[1])
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out == line
+
+
+@pytest.mark.parametrize("content, complaint", [
+    (None, "s.json: missing; expected the schedule of its train stage"),
+    ('{"steps_per_epoch": 0, "validation_interval": 6, "early_stopping_patience": 10}',
+     "s.json: 'steps_per_epoch' = 0: expected an integer >= 1"),
+    ('{"steps_per_epoch": 31, "validation_interval": 2.0, "early_stopping_patience": 10}',
+     "s.json: 'validation_interval' = 2.0: expected an integer >= 1"),
+    ('{"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": true}',
+     "s.json: 'early_stopping_patience' = True: expected an integer >= 1"),
+    ('{"steps_per_epoch": 31, "validation_interval": 6}',
+     "s.json: missing 'early_stopping_patience'; expected an integer >= 1, as its train stage writes it"),
+])
+def test_read_schedule_refuses_by_file_key_and_value(tmp_path, content, complaint):
+    # The schedule a run followed (its own file, not a metric): lengths, so at least 1.
+    from mnist_report import outputs
+    if content is not None:
+        (tmp_path / "s.json").write_text(content)
+    with pytest.raises(PipelineError) as refusal:
+        outputs.read_schedule(tmp_path / "s.json", "s.json")
+    assert str(refusal.value).startswith(complaint)
+
+
+def test_split_schedule_keeps_metrics_and_schedule_apart_and_refuses_an_unknown_key():
+    from mnist_report import outputs
+    values = {"val_loss": 0.3, "steps": 31, "steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10}
+    assert outputs.split_schedule(values) == ({"val_loss": 0.3, "steps": 31},
+                                              {"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10})
+    with pytest.raises(PipelineError, match="returned learning_rate: neither a metric nor a schedule key"):
+        outputs.split_schedule({**values, "learning_rate": 0.1})

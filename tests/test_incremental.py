@@ -30,14 +30,19 @@ def pngs(folder: Path) -> dict[str, bytes]:
     return {path.stem: path.read_bytes() for path in sorted(folder.glob("*.png"))}
 
 
+def pdfs(folder: Path) -> dict[str, bytes]:
+    return {path.stem: path.read_bytes() for path in sorted(folder.glob("*.pdf"))}
+
+
 def incremental_equals_clean(params: dict, root: Path, cache: Path, tmp_path: Path, tag: str) -> list[str]:
     """Draws with the cache into root/report/figures and without it into a new folder; asserts the
-    two sets of PNGs are the same bytes and returns the names the cached draw redrew."""
+    two sets of PNGs, and of PDFs, are the same bytes and returns the names the cached draw redrew."""
     written, drawn = draw_figures(params, root, cache_dir=cache)
     clean = draw_all(params, root, tmp_path / f"clean-{tag}")
-    assert [path.stem for path in written] == list(FIGURE_NAMES)
+    assert [path.stem for path in written] == [name for name in FIGURE_NAMES for _ in ("pdf", "png")]
     assert pngs(root / figures.FIGURES_DIR) == pngs(tmp_path / f"clean-{tag}")
-    assert len(clean) == len(FIGURE_NAMES)
+    assert pdfs(root / figures.FIGURE_PDFS_DIR) == pdfs(tmp_path / f"clean-{tag}")
+    assert len(clean) == 2 * len(FIGURE_NAMES)
     return drawn
 
 
@@ -144,12 +149,12 @@ def test_the_stage_uses_the_cache_and_says_how_many_it_drew(drawn_once, tmp_path
     shutil.copytree(cache, root / ".cache/figures", ignore=shutil.ignore_patterns("4c_val_accuracy-*"))
     monkeypatch.chdir(root)
     assert figures.main([]) == 0
-    assert capsys.readouterr().out == "figures: wrote 9 PNGs to report/figures/ (1 drawn, 8 unchanged from .cache/figures/)\n"
+    assert capsys.readouterr().out == "figures: wrote 9 figures, PDFs to report/build/figures/ and PNGs to report/figures/ (1 drawn, 8 unchanged from .cache/figures/)\n"
     assert pngs(root / "report/figures") == pngs(folder / "out")  # the full draw of drawn_once
     for path in (root / "report/figures").iterdir():  # DVC deletes the stage's outputs before it runs
         path.unlink()
     assert figures.main([]) == 0
-    assert capsys.readouterr().out == "figures: wrote 9 PNGs to report/figures/ (0 drawn, 9 unchanged from .cache/figures/)\n"
+    assert capsys.readouterr().out == "figures: wrote 9 figures, PDFs to report/build/figures/ and PNGs to report/figures/ (0 drawn, 9 unchanged from .cache/figures/)\n"
     assert pngs(root / "report/figures") == pngs(folder / "out")
     assert {hashlib.sha256(data).hexdigest() for data in pngs(folder / "out").values()} == {
         path.stem.rsplit("-", 1)[1] for path in (root / ".cache/figures").glob("*.png")}

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_report import data, facts_runs, facts_task3, facts_task4, figures, latex, pdf, provenance, report, templates
+from mnist_report import data, facts_runs, facts_task3, facts_task4, figures, latex, outputs, pdf, provenance, report, templates
+from mnist_report.params import check_params
 from mnist_report.errors import PipelineError
 from mnist_report.published import PUBLISHED
 from mnist_report.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS
@@ -54,7 +55,7 @@ PARAMS = {
     "data": yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())["data"],
     "figures": yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())["figures"],
     "report": {"title": "TDT4265 Assignment 1", "authors": ["Ada Lovelace", "Alan Turing"],
-               "reproduction_rtol": 1e-10, "loss_decimals": 4, "accuracy_decimals": 2},
+               "reproduction_rtol": 1e-10, "loss_decimals": 4, "accuracy_decimals": 2, "provenance": "full"},
 }
 
 # Plausible final values: the published ones where the original printed them.
@@ -83,7 +84,7 @@ def fake_metrics() -> dict[str, dict]:
     for run, (val_accuracy, train_accuracy, val_loss, norm) in LAMBDA_RESULTS.items():
         metrics[run] = {**base, "val_accuracy": val_accuracy, "train_accuracy": train_accuracy, "val_loss": val_loss,
                         "train_loss": val_loss - 0.01, "steps": 7800, "weight_norm_squared": norm}
-    # The schedule each train stage records: the binary runs' 4005 // 128 = 31 steps an epoch with the
+    # The schedule each train stage records (make_repo writes it to schedule.json): the binary runs' 4005 // 128 = 31 steps an epoch with the
     # validation every 6 steps of their histories (make_repo), the softmax runs' 20000 // 128 = 156
     # with every 31; the original's patience.
     for run in metrics:
@@ -105,12 +106,32 @@ def write_png(path: Path, width: int = 48, height: int = 32) -> None:
                      + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+def write_pdf(path: Path, width: float = 360, height: float = 274) -> None:
+    """Writes a one-page PDF of ``width`` x ``height`` points holding a grey rectangle (a placeholder
+    figure, as the report includes the figures' PDFs), its cross-reference table computed here."""
+    content = f"0.6 g 0 0 {width} {height} re f".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] /Contents 4 0 R >>".encode(),
+               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(out))
+
+
 def write_history(path: Path, steps: np.ndarray, val_loss: np.ndarray, val_accuracy: np.ndarray,
                   train_accuracy: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["step,val_loss,val_accuracy,train_accuracy"]
-    lines += [f"{int(s)},{float(l)!r},{float(v)!r},{float(t)!r}"
-              for s, l, v, t in zip(steps, val_loss, val_accuracy, train_accuracy)]
+    lines += [f"{int(s)},{float(loss)!r},{float(v)!r},{float(t)!r}"
+              for s, loss, v, t in zip(steps, val_loss, val_accuracy, train_accuracy)]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -127,8 +148,11 @@ def make_repo(root: Path, params: dict | None = None, metrics: dict | None = Non
     metrics = metrics or fake_metrics()
     rng = np.random.default_rng(0)
     for run, values in metrics.items():
-        (root / "metrics").mkdir(parents=True, exist_ok=True)
-        (root / "metrics" / f"{run}.json").write_text(json.dumps(values))
+        (root / "metrics" / "history" / run).mkdir(parents=True, exist_ok=True)
+        schedule = {key: values[key] for key in outputs.SCHEDULE_KEYS}
+        (root / "metrics" / f"{run}.json").write_text(json.dumps({key: values[key] for key in values
+                                                                   if key not in schedule}))
+        (root / "metrics" / "history" / run / "schedule.json").write_text(json.dumps(schedule))
     # Binary validation every 6 steps; the unshuffled run's loss has recurring upward spikes.
     for run, count, interval, spikes in (("binary", 260, 6, 0.004), ("binary_early_stopping", 175, 6, 0.004),
                                          ("binary_shuffled", 85, 6, 0.0)):
@@ -155,6 +179,7 @@ def make_repo(root: Path, params: dict | None = None, metrics: dict | None = Non
         (mnist / spec.name).write_bytes(data.encode_idx(array, spec.magic))
     for name in FIGURE_NAMES:  # the shapes of the real figures: 5.0 x 3.8 inches, 4b 6.4 x 1.6
         write_png(root / "report/figures" / f"{name}.png", *((64, 16) if name == "4b_weights" else (50, 38)))
+        write_pdf(root / "report/build/figures" / f"{name}.pdf", *((460.8, 115.2) if name == "4b_weights" else (360, 273.6)))
     # The other files the figures were drawn from: the report prints only their MD5 (tracing.py).
     for path in figures.input_paths(params):
         if not (root / path).exists():
@@ -276,6 +301,23 @@ def test_missing_metric_fails_naming_the_file_and_key(repo):
     with pytest.raises(PipelineError, match=r"^metrics/softmax\.json: missing 'val_loss'; expected a finite number, as its train stage "
                        r"writes it \(`dvc repro` rewrites the file\)$"):
         report.build_context(params, root)
+
+
+def test_missing_schedule_key_fails_naming_the_schedule_file(repo):
+    # The schedule the report states comes from the run's schedule file, not its metrics.
+    root, params = repo
+    path = root / "metrics/history/binary_early_stopping/schedule.json"
+    path.write_text(json.dumps({"steps_per_epoch": 31, "validation_interval": 6}))
+    with pytest.raises(PipelineError, match=r"^metrics/history/binary_early_stopping/schedule\.json: missing "
+                       r"'early_stopping_patience'; expected an integer >= 1"):
+        report.build_context(params, root)
+
+
+def test_the_patience_the_text_states_is_the_schedule_files(repo):
+    root, params = repo
+    path = root / "metrics/history/binary_early_stopping/schedule.json"
+    path.write_text(json.dumps({"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 7}))
+    assert report.build_context(params, root)["setup"]["patience"] == 7
 
 
 def test_undefined_name_in_the_template_fails_naming_it(repo):
@@ -709,7 +751,7 @@ def test_compiled_report_shows_every_task_and_the_numbers(tmp_path):
     params["report"]["title"] = NASTY
     rewrite_metric(tmp_path, "binary", val_loss=float(PUBLISHED["binary"]["val_loss"]) * 1.001)
     tex_path = tmp_path / "report/build/report.tex"
-    tex_path.parent.mkdir(parents=True)
+    tex_path.parent.mkdir(parents=True, exist_ok=True)
     tex_path.write_text(render_repo(tmp_path, params))
     pdf_path = tmp_path / "report/build/report.pdf"
     compiled = pdf.compile_pdf(tex_path, pdf_path)
@@ -799,3 +841,49 @@ def test_reproduction_uses_the_tolerance_of_params(repo):
     table = report.build_context(params, root)["reproduction"]
     assert table["all_agree"] and table["rtol"] == 2e-6
     assert r"agree to within a relative difference of \ensuremath{2\times10^{-6}}" in render_repo(root, params)
+
+
+# ------------------------------------------------------------------ report.provenance
+
+def test_full_provenance_traces_every_figure_and_tables_the_digests(repo):
+    root, params = repo
+    tex = render_repo(root, params)
+    assert tex.count(r"\traceline{Drawn by stage \texttt{figures}") == len(FIGURE_NAMES)
+    assert r"\label{tab:data}" in tex and r"\label{tab:figure-sources}" in tex
+
+
+def test_summary_provenance_drops_the_trace_lines_and_digest_tables_but_keeps_appendix_a(repo):
+    root, params = repo
+    params["report"]["provenance"] = "summary"
+    tex = render_repo(root, params)
+    assert r"\traceline" not in tex.split(r"\begin{document}")[1]  # the macro stays defined in the preamble
+    assert r"\label{tab:data}" not in tex and r"\label{tab:figure-sources}" not in tex
+    assert "tab:figure-sources" not in tex and "tab:data" not in tex  # no reference left dangling
+    appendix_a = tex[tex.index(r"\appendixsection{A}"):tex.index(r"\appendixsection{B}")]
+    assert r"\label{tab:reproduction}" in appendix_a
+    appendix_b = tex[tex.index(r"\appendixsection{B}"):]
+    assert "report.provenance: full" in " ".join(appendix_b.split()).replace("\\_", "_")
+    assert r"\includegraphics" in tex and tex.count(r"\begin{figure}") == len(FIGURE_NAMES)
+
+
+def test_provenance_is_full_or_summary_and_nothing_else():
+    params = copy.deepcopy(PARAMS)
+    params["report"]["provenance"] = "none"
+    with pytest.raises(PipelineError, match=r"^report\.provenance = 'none': expected full \(a grey line under each "
+                                            r"figure's caption and Appendix B's tables of digests\) or summary \(neither\)"):
+        check_params(params)
+
+
+@needs_tex
+@pytest.mark.slow  # compiles the report with pdflatex
+def test_the_summary_report_compiles_with_no_unresolved_reference(tmp_path):
+    params = make_repo(tmp_path)
+    params["report"]["provenance"] = "summary"
+    tex_path = tmp_path / "report/build/report.tex"
+    tex_path.parent.mkdir(parents=True, exist_ok=True)
+    tex_path.write_text(render_repo(tmp_path, params))
+    compiled = pdf.compile_pdf(tex_path, tmp_path / "report/build/report.pdf")
+    assert compiled.warnings == [] and compiled.overfull == []
+    text = subprocess.run(["pdftotext", str(tmp_path / "report/build/report.pdf"), "-"], capture_output=True,
+                          check=True).stdout.decode()
+    assert "??" not in text and "Drawn by stage" not in text and "Appendix A" in text

@@ -257,7 +257,7 @@ def test_params_yaml_is_read_as_utf8_whatever_the_locale(tmp_path):
                 "2b_loss, 2b_accuracy, 2e_loss, 2e_accuracy, 3b_loss, 3c_accuracy, 4b_weights, 4c_val_accuracy, "
                 "4e_weight_norm"),
     ("report", "report = 3: expected a mapping with keys title, authors, reproduction_rtol, loss_decimals, "
-               "accuracy_decimals"),
+               "accuracy_decimals, provenance"),
 ])
 def test_a_section_that_is_not_a_mapping_is_told_its_own_keys(section, line):
     raw = default_params()
@@ -292,7 +292,7 @@ SETTINGS = ("task, classes, learning_rate, epochs, batch_size, shuffle, early_st
     (("defaults",), 1.5, f"defaults.1.5: unknown setting; expected one of {SETTINGS}"),
     (("figures", "2b_loss"), None, "figures.2b_loss.None: unknown key; expected one of y_label, y_limits, legend"),
     (("report",), 2, "report[2]: unknown key; expected one of title, authors, reproduction_rtol, loss_decimals, "
-                     "accuracy_decimals"),
+                     "accuracy_decimals, provenance"),
 ])
 def test_an_unknown_key_string_or_not_is_named_where_it_is_written_with_the_keys_expected(where, key, line):
     raw = default_params()

@@ -19,11 +19,10 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_report import figures, pdf, report, templates, tracing
+from mnist_report import pdf, report, templates, tracing
 from mnist_report.errors import PipelineError
 from mnist_report.figure_cache import recipe_digest
 from mnist_report.figures import FIGURE_NAMES, figure_inputs, figure_recipes, input_paths
-from mnist_report.outputs import output_paths
 from test_figures import PARAMS_YAML, TRAIN_STEPS, make_run
 from test_report import PARAMS, make_repo, rewrite_metric
 
@@ -145,14 +144,14 @@ def test_a_missing_input_names_the_file_and_the_stage_that_writes_it(tmp_path):
         tracing.figure_traces(PARAMS, tmp_path)
 
 
-def test_traces_list_each_figures_png_and_inputs_with_their_md5(tmp_path):
+def test_traces_list_each_figures_pdf_and_inputs_with_their_md5(tmp_path):
     params = make_repo(tmp_path)
     traces = tracing.figure_traces(params, tmp_path)
     assert list(traces) == list(FIGURE_NAMES)
     two_e = traces["2e_loss"]
     assert two_e["stage"] == "figures" and two_e["runs"] == ["binary_early_stopping", "binary_shuffled"]
-    assert two_e["png"] == {"path": "report/figures/2e_loss.png", "md5": hashlib.md5(
-        (tmp_path / "report/figures/2e_loss.png").read_bytes()).hexdigest()}
+    assert two_e["pdf"] == {"path": "report/build/figures/2e_loss.pdf", "md5": hashlib.md5(
+        (tmp_path / "report/build/figures/2e_loss.pdf").read_bytes()).hexdigest()}
     assert [(entry["path"], entry["stage"]) for entry in two_e["inputs"]] == [
         ("metrics/history/binary_early_stopping/train.csv", "train@binary_early_stopping"),
         ("metrics/history/binary_shuffled/train.csv", "train@binary_shuffled")]
@@ -164,7 +163,7 @@ def test_the_report_stage_declares_every_file_it_digests():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     declared = set(report.input_paths(params))
     assert set(tracing.traced_paths(params)) <= declared
-    assert {f"report/figures/{name}.png" for name in FIGURE_NAMES} <= declared
+    assert {f"report/build/figures/{name}.pdf" for name in FIGURE_NAMES} <= declared
 
 
 # --------------------------------------------------------------- captions and the appendix
@@ -231,14 +230,14 @@ def expected_rows(root: Path, params: dict) -> list[tuple[str, str, str]]:
     """The table as figure_inputs and the files say it should be: hashlib, not tracing.file_md5."""
     rows = []
     for name, by_run in figure_inputs(params).items():
-        png = f"report/figures/{name}.png"
-        rows.append((report.figure_label(name), png, hashlib.md5((root / png).read_bytes()).hexdigest()))
+        pdf = f"report/build/figures/{name}.pdf"
+        rows.append((report.figure_label(name), pdf, hashlib.md5((root / pdf).read_bytes()).hexdigest()))
         rows += [("", path.as_posix(), hashlib.md5((root / path).read_bytes()).hexdigest())
                  for paths in by_run.values() for path in paths]
     return rows
 
 
-def test_the_appendix_lists_every_figure_its_png_and_its_files_with_their_md5(tmp_path):
+def test_the_appendix_lists_every_figure_its_pdf_and_its_files_with_their_md5(tmp_path):
     params = make_repo(tmp_path)
     params["roles"]["4b_bottom"] = "softmax_lambda_0_1"
     (tmp_path / "models/softmax_lambda_0_1.npy").write_bytes((tmp_path / "models/softmax_lambda_1.npy").read_bytes())
@@ -276,7 +275,7 @@ def test_what_captions_copy_into_the_aux_holds_no_number_of_the_run(tmp_path):
 def test_a_change_of_learning_rate_and_numbers_compiles_in_one_pass_to_the_clean_builds_pdf(tmp_path):
     params = make_repo(tmp_path)
     tex, aux = tmp_path / "report/build/report.tex", tmp_path / "aux"
-    tex.parent.mkdir(parents=True)
+    tex.parent.mkdir(parents=True, exist_ok=True)
     tex.write_text(render(tmp_path, params))
     assert pdf.compile_pdf(tex, tmp_path / "first.pdf", aux_dir=aux).passes >= 2  # no .aux yet: labels need two
     tex.write_text(render(tmp_path, change_the_numbers(tmp_path, params)))
@@ -319,18 +318,18 @@ def test_every_md5_the_appendix_prints_is_the_one_dvc_lock_records(reproduced):
         assert md5 == recorded, f"{path}: the report prints {md5}, dvc.lock records {recorded} (run `dvc repro`)"
 
 
-def test_every_png_md5_the_appendix_prints_is_the_files_and_the_one_dvcs_cache_lists(reproduced):
+def test_every_pdf_md5_the_appendix_prints_is_the_files_and_the_one_dvcs_cache_lists(reproduced):
     rows = [(path, md5) for label, path, md5 in appendix_rows(reproduced) if label]
-    assert [path for path, _ in rows] == [f"report/figures/{name}.png" for name in FIGURE_NAMES]
+    assert [path for path, _ in rows] == [f"report/build/figures/{name}.pdf" for name in FIGURE_NAMES]
     for path, md5 in rows:
         assert md5 == hashlib.md5((ROOT / path).read_bytes()).hexdigest(), f"{path} (run `dvc repro`)"
-    # dvc.lock records report/figures as one directory: its listing (in the cache, when there) names each file's.
-    stage, directory = lock_md5s()["report/figures"]
+    # dvc.lock records report/build/figures as one directory: its listing (in the cache) names each file's.
+    stage, directory = lock_md5s()["report/build/figures"]
     assert stage == "figures" and directory.endswith(".dir")
     listing = dvc_cache() / "files" / "md5" / directory[:2] / directory[2:]
-    if listing.exists():
-        listed = {entry["relpath"]: entry["md5"] for entry in json.loads(listing.read_text())}
-        assert {f"report/figures/{name}": md5 for name, md5 in listed.items()} == dict(rows)
+    assert listing.exists(), f"{listing}: the PDFs' directory is a cached output (`dvc repro` or `dvc pull`)"
+    listed = {entry["relpath"]: entry["md5"] for entry in json.loads(listing.read_text())}
+    assert {f"report/build/figures/{name}": md5 for name, md5 in listed.items()} == dict(rows)
 
 
 def dvc_cache() -> Path:

@@ -1,6 +1,7 @@
 """The train stage as DVC runs it: outputs, determinism, and refusals that leave nothing behind."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -36,13 +37,14 @@ def test_stage_writes_metrics_history_and_weights(workdir):
     write_params(workdir)
     assert train_stage.main(["trial"]) == 0
     metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
+    # Only measurements: `dvc metrics show` and `dvc exp show` list results, not settings.
     assert set(metrics) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy", "early_stop_epoch",
-                            "steps", "weight_norm_squared", "steps_per_epoch", "validation_interval",
-                            "early_stopping_patience"}
+                            "steps", "weight_norm_squared"}
     assert metrics["steps"] == 2 * (4005 // 128)
-    # The schedule the run followed, as the report states it: 4005 2s and 3s // 128 = 31 steps an epoch,
-    # a validation every 31 // 5 = 6 steps, the default patience.
-    assert (metrics["steps_per_epoch"], metrics["validation_interval"], metrics["early_stopping_patience"]) == (31, 6, 10)
+    # The schedule the run followed, as the report states it, in its own file: 4005 2s and 3s // 128 =
+    # 31 steps an epoch, a validation every 31 // 5 = 6 steps, the default patience.
+    schedule = json.loads((workdir / "metrics" / "history" / "trial" / "schedule.json").read_text())
+    assert schedule == {"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10}
     weights = np.load(workdir / "models" / "trial.npy")
     assert weights.shape == (785, 1)
     assert metrics["weight_norm_squared"] == pytest.approx(float(np.sum(weights ** 2)), rel=1e-15)
@@ -53,6 +55,60 @@ def test_stage_writes_metrics_history_and_weights(workdir):
     assert [int(row.split(",")[0]) for row in val_rows[1:]] == list(range(0, metrics["steps"], 6))
 
 
+def test_progress_lines_say_what_each_number_is_counting_epochs_as_the_report_does(workdir, capsys):
+    write_params(workdir, epochs=2)
+    assert train_stage.main(["trial"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
+    history = workdir / "metrics" / "history" / "trial"
+    batch_losses = [float(row.split(",")[1]) for row in (history / "train.csv").read_text().splitlines()[1:]]
+    validations = [row.split(",") for row in (history / "validation.csv").read_text().splitlines()[1:]]
+    assert len(lines) == 3
+    for epoch, line in enumerate(lines[:2]):  # epochs 0 and 1, as the report and early_stop_epoch count them
+        found = re.fullmatch(r"train@trial epoch (\d) \(epochs 0-1\): mean batch loss (\S+); validation loss (\S+), "
+                             r"validation accuracy (\S+); (\d+\.\d) s elapsed, at most (\d+\.\d) s left", line)
+        assert found, line
+        # The mean of the epoch's 31 mini-batch losses (train.csv), and the epoch's last validation.
+        epoch_batches = batch_losses[31 * epoch:31 * (epoch + 1)]
+        last_validation = [row for row in validations if int(row[0]) < 31 * (epoch + 1)][-1]
+        assert (int(found[1]), found[2]) == (epoch, f"{sum(epoch_batches) / 31:.4f}")
+        assert (found[3], found[4]) == (f"{float(last_validation[1]):.4f}", f"{float(last_validation[2]):.4f}")
+    assert float(re.search(r"at most (\S+) s left", lines[1])[1]) == 0.0
+    assert lines[2] == (
+        f"train@trial: 62 steps, trained all epochs 0-1, in {re.search(r'in (.*? s);', lines[2])[1]}; final weights: "
+        f"training-set loss {metrics['train_loss']:.6f}, validation loss {metrics['val_loss']:.6f}, "
+        f"validation accuracy {metrics['val_accuracy']:.4f}; wrote metrics/trial.json, metrics/history/trial/train.csv, "
+        "metrics/history/trial/validation.csv, metrics/history/trial/schedule.json, models/trial.npy")
+    for path in re.search(r"wrote (.*)$", lines[2])[1].split(", "):
+        assert (workdir / path).is_file(), path
+
+
+def test_an_early_stop_is_named_in_the_epoch_after_the_last_progress_line(workdir, capsys):
+    write_params(workdir, epochs=6, early_stopping=True, early_stopping_patience=1, learning_rate=5.0)
+    assert train_stage.main(["trial"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
+    assert metrics["early_stop_epoch"] is not None, "the test needs a run that stops early"
+    stop = metrics["early_stop_epoch"]
+    # One line per finished epoch 0..stop-1, then the epoch early stopping ended, 0-based too.
+    assert [line.split(" (")[0] for line in lines[:-1]] == [f"train@trial epoch {epoch}" for epoch in range(stop)]
+    assert f"stopped early in epoch {stop} (of 0-5)" in lines[-1]
+
+
+@pytest.mark.parametrize("seconds, shown", [(0, "0.0 s"), (8.14, "8.1 s"), (59.9, "59.9 s"), (59.97, "1 min 00 s"),
+                                            (125.4, "2 min 05 s"), (3600, "60 min 00 s")])
+def test_durations_read_as_seconds_then_minutes(seconds, shown):
+    assert train_stage.duration(seconds) == shown
+
+
+def test_time_left_is_the_mean_epoch_so_far_times_the_epochs_left():
+    ticks = iter([100.0, 130.0])  # started at 100 s; epoch 1 (the second) done at 130 s
+    progress = train_stage.Progress("r", 10, 2, clock=lambda: next(ticks))
+    history = train_stage.History(train_loss=[1.0, 2.0, 3.0, 5.0], val_loss=[0.5], val_accuracy=[0.9])
+    assert progress.epoch_line(1, history) == ("train@r epoch 1 (epochs 0-9): mean batch loss 4.0000; validation loss "
+                                               "0.5000, validation accuracy 0.9000; 30.0 s elapsed, at most 2 min 00 s left")
+
+
 def test_identical_runs_give_identical_outputs_bit_for_bit(workdir):
     write_params(workdir, shuffle=True)
     outputs = []
@@ -60,7 +116,7 @@ def test_identical_runs_give_identical_outputs_bit_for_bit(workdir):
         assert train_stage.main(["trial"]) == 0
         outputs.append({p.relative_to(workdir): p.read_bytes() for p in workdir.rglob("*")
                         if p.is_file() and "data" not in p.parts and p.name != "params.yaml"})
-    assert outputs[0] == outputs[1] and len(outputs[0]) == 4
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 5  # metrics, schedule, two histories, weights
 
 
 def test_diverging_run_names_run_step_and_loss_and_writes_nothing(workdir, capsys):
@@ -99,7 +155,7 @@ def test_interrupted_training_leaves_nothing_and_a_rerun_completes(workdir, sign
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first_line = process.stdout.readline()  # the first epoch is done: the run is mid-training
-        assert first_line.startswith("train@trial epoch 1/3")
+        assert first_line.startswith("train@trial epoch 0 (epochs 0-2)")
         process.send_signal(signum)
         _, err = process.communicate(timeout=60)
     finally:
@@ -179,6 +235,7 @@ def test_a_run_takes_its_validations_per_epoch_and_patience_from_params(workdir)
     write_params(workdir, validations_per_epoch=2, early_stopping_patience=3, early_stopping=True)
     assert train_stage.main(["trial"]) == 0
     metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
-    assert (metrics["steps_per_epoch"], metrics["validation_interval"], metrics["early_stopping_patience"]) == (31, 15, 3)
+    schedule = json.loads((workdir / "metrics" / "history" / "trial" / "schedule.json").read_text())
+    assert schedule == {"steps_per_epoch": 31, "validation_interval": 15, "early_stopping_patience": 3}
     val_rows = (workdir / "metrics" / "history" / "trial" / "validation.csv").read_text().splitlines()
     assert [int(row.split(",")[0]) for row in val_rows[1:]] == list(range(0, metrics["steps"], 15))

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from mnist_report import pdf, report
+from mnist_report import pdf
 from mnist_report.errors import PipelineError
 from mnist_report.params import check_params
 from mnist_report.texts import TYPESET_CHARACTERS
@@ -29,7 +29,7 @@ def test_the_report_typesets_every_character_the_params_check_accepts(tmp_path):
     params["report"]["authors"] = chunks(printable[len(printable) // 2:], 12)
     check_params(params)
     tex_path = tmp_path / "report/build/report.tex"
-    tex_path.parent.mkdir(parents=True)
+    tex_path.parent.mkdir(parents=True, exist_ok=True)
     tex_path.write_text(render_repo(tmp_path, params))
     pdf.compile_pdf(tex_path, tmp_path / "report/build/report.pdf")  # raises PipelineError on a LaTeX error
     text = subprocess.run(["pdftotext", str(tmp_path / "report/build/report.pdf"), "-"], capture_output=True,
@@ -53,7 +53,7 @@ def test_a_character_outside_the_set_really_stops_pdflatex(tmp_path, character):
     # Past the check: the checked params with the title changed afterwards (model_copy does not validate).
     unchecked = checked.model_copy(update={"report": checked.report.model_copy(update={"title": f"Report {character}"})})
     tex_path = tmp_path / "report/build/report.tex"
-    tex_path.parent.mkdir(parents=True)
+    tex_path.parent.mkdir(parents=True, exist_ok=True)
     tex_path.write_text(render_repo(tmp_path, unchecked))
     with pytest.raises(PipelineError, match="LaTeX error"):
         pdf.compile_pdf(tex_path, tmp_path / "report/build/report.pdf")

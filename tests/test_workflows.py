@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import yaml
 
 from workflow_project import (
     MNIST_NAMES, NEEDS_PIPELINE_TOOLS, NEW_BINARY_LR, REPO, SWEEP, Project, experiments, md5, module_scratch, ran_stages,
-    without_nulls,
+    set_run_param, without_nulls,
 )
 
 
@@ -78,6 +79,40 @@ def test_params_diff_shows_the_learning_rate_against_head(changed):
     assert (entry["old"], entry["new"]) == (old, NEW_BINARY_LR)
 
 
+def test_going_back_to_a_value_already_run_restores_from_the_run_cache(changed, scratch):
+    project = changed.project.copy(scratch / "project")
+    old = yaml.safe_load(project.git("show", "HEAD:params.yaml").stdout)["runs"]["binary"]["learning_rate"]
+    (project.root / "params.yaml").write_text(set_run_param(project.read("params.yaml"), "binary", "learning_rate", old))
+    repro = project.dvc("repro").stdout.splitlines()
+    print("\n".join(repro))
+    (_, shown), = [(command, output) for command, output in readme_console()
+                   if command == "dvc repro" and any("is cached" in line for line in output)]
+    assert shown == [line for line in repro if "is cached" in line]
+    assert ran_stages("\n".join(repro)) == []
+
+
+def test_params_diff_prints_nothing_on_a_clean_tree_as_the_readme_says(baseline, scratch):
+    project = baseline.copy(scratch / "project", data=False)  # params diff reads git only
+    assert project.dvc("params", "diff").stdout == ""
+    command, _ = readme_output("dvc params diff")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "dvc params diff                 # prints nothing when params.yaml is as committed" in readme
+    assert "(nothing printed: no change)" in readme
+
+
+def test_the_readme_shows_the_branch_the_project_is_on(baseline):
+    # The scratch project's branch is main, as the repository's; DVC's tables name it as the baseline.
+    assert baseline.git("branch", "--show-current").stdout.strip() == "main"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "master" not in readme
+    # `dvc exp list` heads its list with the branch; `dvc exp show` has a row for it.
+    (listed,) = [output for command, output in readme_console() if command == "dvc exp list origin"]
+    assert listed[0] == "main:"
+    for command, output in readme_console():
+        if command.startswith("dvc exp show"):
+            assert [row[0] for row in table(output)[1:3]] == ["workspace", "main"], command
+
+
 def test_plots_diff_between_two_commits_writes_html_with_both(changed, scratch):
     project = changed.project.copy(scratch / "project", data=False)  # plots diff reads git only
     project.commit_all("runs.binary.learning_rate changed")
@@ -100,27 +135,79 @@ def test_plots_diff_between_two_commits_writes_html_with_both(changed, scratch):
 
 # ------------------------------------------------------------------------- experiments
 
+def readme_console() -> list[tuple[str, list[str]]]:
+    """Every command of the README's console blocks (``$ `` or ``(machine X) $ ``, its trailing
+    comment dropped) with the output lines shown under it."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    shown: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"```console\n(.*?)```", readme, flags=re.S):
+        for line in block.splitlines():
+            command = re.match(r"^(?:\(machine \w\) )?\$ (.*)$", line)
+            if command:
+                shown.append((re.sub(r"\s+#.*$", "", command.group(1)).strip(), []))
+            elif shown:
+                shown[-1][1].append(line)
+    return shown
+
+
+def readme_output(prefix: str) -> tuple[list[str], list[str]]:
+    """The README's first command starting with ``prefix`` (as shlex words) and the output it shows."""
+    for command, output in readme_console():
+        if command.startswith(prefix):
+            return shlex.split(command), output
+    raise AssertionError(f"the README shows no console command starting with {prefix!r}")
+
+
+def table(lines: list[str]) -> list[list[str]]:
+    """The cells of a DVC table (columns two or more spaces apart), its rules left out."""
+    return [re.split(r"\s{2,}", line.strip()) for line in lines if line.strip() and not set(line.strip()) <= {"─"}]
+
+
 def test_exp_run_show_apply(baseline, scratch):
     project = baseline.copy(scratch / "project")
     before = project.json("metrics/softmax.json")
-    # `++`: runs.softmax has no learning_rate key of its own (it takes defaults'); without `++`
-    # DVC refuses to add one (see test_readme_exp_run_spelling_is_accepted).
-    run = project.dvc("exp", "run", "-S", "++runs.softmax.learning_rate=0.02")
+    # The README's command: `-n` names the experiment (without it DVC makes up a name); `++`:
+    # runs.softmax has no learning_rate key of its own (it takes defaults'), and without `++` DVC
+    # refuses to add one.
+    command, shown = readme_output("dvc exp run -n softmax-lr-0-02")
+    run = project.dvc(*command[1:])
     assert [stage for stage in ran_stages(run.stdout) if stage.startswith("train@")] == ["train@softmax"]
+    for line in ("Reproducing experiment 'softmax-lr-0-02'", "Ran experiment(s): softmax-lr-0-02"):
+        assert line in shown and line in run.stdout.splitlines(), line
 
     found = [(name, exp) for name, exp in experiments(project.dvc_json("exp", "show")).items()
              if exp["params"].get("runs", {}).get("softmax", {}).get("learning_rate") == 0.02]
     assert len(found) == 1, "dvc exp show lists one experiment with runs.softmax.learning_rate 0.02"
     name, exp = found[0]
+    assert name == "softmax-lr-0-02"
+
+    # The README's `dvc exp show`: the name, the parameter that differs and the changed run's final
+    # validation loss and accuracy, as DVC prints them (5 significant digits), in its columns.
+    command, shown = readme_output("dvc exp show --only-changed")
+    printed = project.dvc(*command[1:]).stdout  # not a terminal: the whole table, as DVC's pager shows it
+    expected, got = table(shown), table(printed.splitlines())
+    assert got[0] == expected[0] == ["Experiment", "metrics/softmax.json:val_loss",
+                                     "metrics/softmax.json:val_accuracy", "runs.softmax.learning_rate"]
+    rows = {row[0].split("[")[-1].rstrip("]"): row[1:] for row in got[1:]}
+    metrics = exp["metrics"]["metrics/softmax.json"]
+    assert rows["softmax-lr-0-02"] == [f"{metrics['val_loss']:.5g}", f"{metrics['val_accuracy']:.5g}", "0.02"]
+    assert rows["main"] == [f"{before['val_loss']:.5g}", f"{before['val_accuracy']:.5g}", "-"]
+    assert [row[0].split("[")[-1].rstrip("]") for row in expected[1:]] == ["workspace", "main", "softmax-lr-0-02"]
+    # As wide as the README says (its rows are this table's, a commit's digest aside).
+    def width(lines: list[str]) -> int:
+        return max(len(line.rstrip()) for line in lines if line.strip() and not set(line.strip()) <= {"─"})
+    assert width(printed.splitlines()) == width(shown) == 128
     metrics = exp["metrics"]["metrics/softmax.json"]
     assert {"train_loss", "val_loss", "train_accuracy", "val_accuracy"} <= metrics.keys()
     assert metrics["train_loss"] != before["train_loss"]
 
-    # Back to the baseline, then bring the experiment back.
+    # Back to the baseline, then bring the experiment back, as the README does.
     project.git("checkout", "--", ".")
     project.dvc("checkout")
     assert project.json("metrics/softmax.json") == before
-    project.dvc("exp", "apply", name)
+    command, shown = readme_output("dvc exp apply softmax-lr-0-02")
+    applied = project.dvc(*command[1:])
+    assert shown == [line for line in applied.stdout.splitlines() if line]
     for path in ("params.yaml", "metrics/softmax.json", "metrics/history/softmax/validation.csv"):
         assert project.read(path) == project.git("show", f"{exp['rev']}:{path}").stdout, path
     assert project.params()["runs"]["softmax"]["learning_rate"] == 0.02
@@ -164,6 +251,8 @@ def test_queued_sweep_runs_with_queue_start(swept, scratch):
     for name in SWEEP:
         assert re.search(rf"^\S+\s+{re.escape(name)}\s+.*\bSuccess\b", status, flags=re.M), \
             f"{status}\n{project.dvc('queue', 'logs', name, check=False).stdout}"
+        # The README's `dvc queue logs <name>`: the experiment's console output, its train stage's lines too.
+        assert "train@binary: " in project.dvc("queue", "logs", name).stdout
     found = experiments(project.dvc_json("exp", "show"))
     baseline_metrics = project.json("metrics/binary.json")
     results = {}
@@ -220,3 +309,60 @@ def test_push_then_pull_in_a_clone_gives_identical_outputs(shared):
 
 def test_pulled_clone_is_up_to_date(shared):
     assert shared.second.dvc_json("status") == {}
+
+
+# ------------------------------------------------------------- every console command of the README
+
+#: Each command the README's console blocks show -> the test that runs it (or, for a command with a
+#: placeholder or a path of the author's machine, the form it runs) in the one-epoch scratch project
+#: and compares what the README shows. A command added to the README without a test fails below.
+README_COMMANDS: dict[str, str | tuple[str, ...]] = {
+    "dvc status": "test_status_names_only_the_changed_run_and_the_stages_reading_all_runs",
+    "dvc repro": ("test_repro_reruns_exactly_the_changed_run_and_what_reads_it",
+                  "test_going_back_to_a_value_already_run_restores_from_the_run_cache"),
+    "dvc params diff": "test_params_diff_shows_the_learning_rate_against_head",
+    "dvc metrics diff": "test_metrics_diff_shows_the_changed_run_against_head",
+    "python -m mnist_report.diff --tex diff.tex": "test_diff.py::test_diff_after_a_parameter_change_shows_old_and_new_values",
+    "grep 'the validation loss is' diff.tex | head -1": "test_diff.py::test_the_readme_grep_finds_the_marked_sentence",
+    "python -m mnist_report.diff HEAD softmax-lr-0-02":
+        "test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
+    "python -m mnist_report.diff a-lr-0-04 b-lr-0-03": "test_multi_machine.py::test_the_third_machine_diffs_the_two_machines_reports",
+    "dvc plots diff HEAD~1 HEAD -o plots-diff": "test_plots_diff_between_two_commits_writes_html_with_both",
+    "dvc exp run -n softmax-lr-0-02 -S '++runs.softmax.learning_rate=0.02'": "test_exp_run_show_apply",
+    "dvc exp show --only-changed --drop 'Created|metrics$|models$|report/|.*:(train_|steps|weight|early)'":
+        "test_exp_run_show_apply",
+    "dvc exp apply softmax-lr-0-02": "test_exp_run_show_apply",
+    "dvc exp run --queue -S runs.binary.learning_rate=0.04": "test_queued_sweep_runs_with_queue_start",
+    "dvc exp run --queue -S runs.binary.learning_rate=0.03": "test_queued_sweep_runs_with_queue_start",
+    "dvc queue start -j 2": "test_queued_sweep_runs_with_queue_start",
+    "dvc queue status": "test_queued_sweep_runs_with_queue_start",
+    "dvc queue logs miffy-yawl": "test_queued_sweep_runs_with_queue_start",
+    "dvc remote add -d storage /srv/dvc-storage": "test_push_then_pull_in_a_clone_gives_identical_outputs",
+    'git commit -m "DVC remote" .dvc/config': "test_push_then_pull_in_a_clone_gives_identical_outputs",
+    "dvc push": "test_push_then_pull_in_a_clone_gives_identical_outputs",
+    "dvc pull": "test_push_then_pull_in_a_clone_gives_identical_outputs",
+    "git clone <origin> project && cd project && dvc pull": "test_multi_machine.py::test_the_third_machine_lists_the_experiments_on_the_git_remote",
+    "dvc exp run -n a-lr-0-04 -S runs.binary.learning_rate=0.04": "test_multi_machine.py::test_the_third_machine_shows_every_experiment_with_its_metrics",
+    "dvc exp push origin a-lr-0-04": "test_multi_machine.py::test_the_third_machine_lists_the_experiments_on_the_git_remote",
+    "dvc exp run -n b-lr-0-03 -S runs.binary.learning_rate=0.03": "test_multi_machine.py::test_the_third_machine_shows_every_experiment_with_its_metrics",
+    "dvc exp push origin b-lr-0-03": "test_multi_machine.py::test_the_third_machine_lists_the_experiments_on_the_git_remote",
+    "dvc exp list origin": "test_multi_machine.py::test_the_third_machine_lists_the_experiments_on_the_git_remote",
+    "dvc exp pull origin a-lr-0-04 b-lr-0-03": "test_multi_machine.py::test_the_third_machine_shows_every_experiment_with_its_metrics",
+    "dvc exp show --drop '.*' --keep 'Experiment|runs\\.binary\\.learning_rate|metrics/binary\\.json:val_.*'":
+        "test_multi_machine.py::test_the_third_machine_shows_every_experiment_with_its_metrics",
+    "dvc exp apply a-lr-0-04": "test_multi_machine.py::test_a_pulled_experiment_applies_without_retraining",
+}
+
+
+def test_every_console_command_of_the_readme_and_docs_is_run_by_a_named_test():
+    import importlib
+
+    shown = [command for command, _ in readme_console()]
+    for doc in sorted((REPO / "docs").glob("*.md")):  # docs/ has no console block yet; one would need a test too
+        assert "```console" not in doc.read_text(encoding="utf-8"), f"{doc.name}: add its commands to README_COMMANDS"
+    assert sorted(set(shown)) == sorted(README_COMMANDS), "README console commands and README_COMMANDS differ"
+    for command, tests in README_COMMANDS.items():
+        for test in (tests,) if isinstance(tests, str) else tests:
+            module, _, name = test.rpartition("::")
+            found = importlib.import_module(module.removesuffix(".py")) if module else sys.modules[__name__]
+            assert callable(getattr(found, name, None)), f"{command!r}: no test {test}"

@@ -96,6 +96,7 @@ def parse_idx(data: bytes, expected_magic: int, source: str) -> np.ndarray:
 def encode_idx(array: np.ndarray, magic: int) -> bytes:
     """Returns the IDX bytes of a uint8 array: images ``(n, 28, 28)`` or ``(n, 784)``, labels ``(n,)``."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
+    dims: tuple[int, ...]
     if magic == IMAGES_MAGIC:
         dims = (array.shape[0], IMAGE_SIDE, IMAGE_SIDE)
         if array.size != dims[0] * IMAGE_SIDE * IMAGE_SIDE:

@@ -292,8 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"warning: the workspace's {REPORT_TEX} is out of date (`dvc status report`); "
                   f"run `dvc repro` first to see what the changes give", file=sys.stderr)
     pdf_path = arguments.output if arguments.output is not None else root / DIFF_PDF
-    with tempfile.TemporaryDirectory(prefix="mnist-report-diff-") as work:
-        work = Path(work)
+    with tempfile.TemporaryDirectory(prefix="mnist-report-diff-") as work_dir:
+        work = Path(work_dir)
         diff = make_diff(old, new, work)
         if arguments.tex is not None:
             write_text(arguments.tex, diff.tex)

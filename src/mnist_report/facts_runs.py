@@ -6,17 +6,20 @@ these return (``ending``, ``loss_gap.higher``...).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mnist_report.latex import accuracy_difference, loss_difference
 from mnist_report.roles import ROLES, SWEEP_TASKS
+
+if TYPE_CHECKING:
+    from mnist_report.params import Run
 
 #: The model each task of params.yaml trains, as the text names it.
 MODEL_NAMES = {"binary": "logistic", "softmax": "softmax"}
 
 
-def ending(settings: dict[str, Any], metrics: dict[str, Any]) -> str:
+def ending(settings: Run | Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
     """Returns how a run ended: ``no_early_stopping`` (it has none and trained all its epochs),
     ``never_triggered`` (it has early stopping, which never ended it) or ``stopped_early``."""
     if not settings["early_stopping"]:
@@ -24,7 +27,7 @@ def ending(settings: dict[str, Any], metrics: dict[str, Any]) -> str:
     return "never_triggered" if metrics["early_stop_epoch"] is None else "stopped_early"
 
 
-def run_facts(run: str, settings: dict[str, Any], metrics: dict[str, Any], number_format: dict[str, int]
+def run_facts(run: str, settings: Run | Mapping[str, Any], metrics: Mapping[str, Any], number_format: Mapping[str, int]
               ) -> dict[str, Any]:
     """Returns what the text says of one run: its name, ``settings``, its ``metrics`` (each key at the
     top level), :func:`ending`, ``stopped_early``, ``stop_epoch`` (None unless it stopped early),
@@ -54,7 +57,7 @@ def task_ranges(tasks: Sequence[str]) -> str:
     return ", ".join(f"{r[0]}--{r[-1]}" if len(r) > 2 else ", ".join(r) for r in ranges)
 
 
-def tasks_of_runs(roles: dict[str, str], sweep_runs: Sequence[str]) -> dict[str, str]:
+def tasks_of_runs(roles: Mapping[str, str], sweep_runs: Sequence[str]) -> dict[str, str]:
     """Returns run -> the tasks of this report that use it (``2b, 2c``), from the roles table
     (:data:`mnist_report.roles.ROLES`) and the runs of the lambda sweep."""
     uses: dict[str, list[str]] = {}
@@ -65,7 +68,7 @@ def tasks_of_runs(roles: dict[str, str], sweep_runs: Sequence[str]) -> dict[str,
     return {run: task_ranges(tasks) for run, tasks in uses.items()}
 
 
-def run_table(runs: dict[str, dict[str, Any]], roles: dict[str, str], sweep_runs: Sequence[str]) -> list[dict[str, Any]]:
+def run_table(runs: Mapping[str, Run | Mapping[str, Any]], roles: Mapping[str, str], sweep_runs: Sequence[str]) -> list[dict[str, Any]]:
     """Returns the rows of the table of runs: ``run``, ``tasks`` (``--`` for none), ``model`` and
     ``settings``, in the order of params.yaml."""
     uses = tasks_of_runs(roles, sweep_runs)

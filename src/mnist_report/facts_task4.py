@@ -6,7 +6,7 @@ they return. Accuracies are compared as printed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from mnist_report import data
 from mnist_report.errors import PipelineError
 from mnist_report.facts_runs import ending
 from mnist_report.latex import accuracy_difference, percent_value
-from mnist_report.params import lambda_sweep
+from mnist_report.params import Run, lambda_sweep
 
 
 def roughness(weights: np.ndarray) -> float:
@@ -48,7 +48,7 @@ def weights_facts(top: dict[str, Any], bottom: dict[str, Any]) -> dict[str, Any]
             "weaker_unpenalised": low["l2_lambda"] == 0}
 
 
-def task4_sweep(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def task4_sweep(runs: Mapping[str, Run | Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Returns the runs of Task 4 (:func:`mnist_report.params.lambda_sweep`) as records
     ``{"run", "l2_lambda"}`` by increasing lambda; Task 4 compares at least two of them."""
     sweep = [{"run": run, "l2_lambda": l2_lambda} for l2_lambda, run in lambda_sweep(runs)]
@@ -58,7 +58,7 @@ def task4_sweep(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return sweep
 
 
-def sweep_entry(run: str, settings: dict[str, Any], metrics: dict[str, Any], steps_per_epoch: int) -> dict[str, Any]:
+def sweep_entry(run: str, settings: Run | Mapping[str, Any], metrics: Mapping[str, Any], steps_per_epoch: int) -> dict[str, Any]:
     """Returns what Task 4 shows of one run of the sweep: its final metrics, how long it trained
     (``full_steps`` = epochs x steps per epoch, the steps without early stopping) and
     ``decay_steps`` = 1 / (2 eta lambda), the time constant in steps of the weight decay

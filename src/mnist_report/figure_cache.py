@@ -1,4 +1,4 @@
-"""The figures stage's cache: a PNG kept between runs under the digest of everything its pixels
+"""The figures stage's cache: a PNG (and the PDF beside it) kept between runs under the digest of everything its pixels
 depend on, so that a figure whose inputs did not change is copied instead of drawn again.
 
 An entry of the cache folder (``.cache/figures/``, git-ignored, no DVC output) is
@@ -79,11 +79,12 @@ def recipe_digest(recipe: Recipe, dpi: int, font_size: float) -> str:
     return hasher.hexdigest()
 
 
-def cached_png(cache_dir: Path, name: str, digest: str) -> bytes | None:
-    """Returns the PNG stored for (name, digest) in ``cache_dir`` if its bytes are intact, else None.
+def cached_png(cache_dir: Path, name: str, digest: str, suffix: str = ".png") -> bytes | None:
+    """Returns the PNG (or, with ``suffix`` ``.pdf``, the PDF) stored for (name, digest) in ``cache_dir``
+    if its bytes are intact, else None.
 
     An entry is ``<name>-<recipe digest>-<sha256 of the PNG>.png``: a damaged file is never used."""
-    for path in cache_dir.glob(f"{name}-{digest}-*.png"):
+    for path in cache_dir.glob(f"{name}-{digest}-*{suffix}"):
         try:
             data = path.read_bytes()
         except OSError:
@@ -93,11 +94,12 @@ def cached_png(cache_dir: Path, name: str, digest: str) -> bytes | None:
     return None
 
 
-def store_png(cache_dir: Path, name: str, digest: str, data: bytes) -> None:
-    """Stores a PNG under (name, digest), and removes that figure's other entries (one per figure)."""
-    path = cache_dir / f"{name}-{digest}-{hashlib.sha256(data).hexdigest()}.png"
+def store_png(cache_dir: Path, name: str, digest: str, data: bytes, suffix: str = ".png") -> None:
+    """Stores a PNG (or, with ``suffix`` ``.pdf``, a PDF) under (name, digest), and removes that
+    figure's other entries of that suffix (one per figure)."""
+    path = cache_dir / f"{name}-{digest}-{hashlib.sha256(data).hexdigest()}{suffix}"
     try:
-        for old in cache_dir.glob(f"{name}-*.png"):
+        for old in cache_dir.glob(f"{name}-*{suffix}"):
             if old != path:
                 old.unlink(missing_ok=True)
         write_bytes(path, data)

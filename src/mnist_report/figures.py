@@ -27,8 +27,12 @@ from mnist_report import outputs
 from mnist_report.data import DIGITS
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes
-from mnist_report.outputs import FIGURES_DIR, TRAIN_COLUMNS, VALIDATION_COLUMNS, figure_file, output_paths
-from mnist_report.params import FIGURE_NAMES, Figures, Params, Run, check_params, lambda_sweep, stage_params
+from mnist_report.outputs import (
+    FIGURE_PDFS_DIR, FIGURES_DIR, TRAIN_COLUMNS, VALIDATION_COLUMNS, figure_file, figure_pdf, output_paths,
+)
+from mnist_report.params import (
+    FIGURE_NAMES, Figures, NormFigure, Params, Run, StepFigure, check_params, lambda_sweep, stage_params,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -167,11 +171,14 @@ def figure_recipes(params: Params | dict[str, Any], root: Path = Path(".")) -> d
         return history(output_paths(run)["validation_history"], VALIDATION_COLUMNS, run)
 
     def labels(name: str, **fields: Any) -> list[str]:
-        legend = figures.figure(name).legend
+        settings = figures.figure(name)
+        assert isinstance(settings, (StepFigure, NormFigure)), name  # the figures with a legend list
+        legend = settings.legend
         return [_label(text, f"figures.{name}.legend", block_steps=block, **fields) for text in legend]
 
     def step_figure(name: str, curves: list[Curve]) -> Recipe:
         settings = figures.figure(name)
+        assert isinstance(settings, StepFigure), name
         return Recipe(steps_figure, dict(curves=curves, x_label=figures.steps_label, y_label=settings.y_label,
                                          y_limits=settings.y_limits, size_inches=figures.size_inches, name=name))
 
@@ -204,7 +211,7 @@ def figure_recipes(params: Params | dict[str, Any], root: Path = Path(".")) -> d
         size_inches=figures.fig_4b_weights.size_inches))
 
     sweep = lambda_sweep(runs)
-    shared = {l2_lambda for l2_lambda, _ in sweep if sum(l == l2_lambda for l, _ in sweep) > 1}
+    shared = {l2_lambda for l2_lambda, _ in sweep if sum(other == l2_lambda for other, _ in sweep) > 1}
 
     def sweep_label(l2_lambda: float, run: str) -> str:
         label = _label(figures.fig_4c_val_accuracy.legend, "figures.4c_val_accuracy.legend",
@@ -228,44 +235,49 @@ def figure_recipes(params: Params | dict[str, Any], root: Path = Path(".")) -> d
 
 def draw_all(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None, *,
              cache_dir: Path | None = None) -> list[Path]:
-    """Draws every figure into ``out_dir/<name>.png``; returns the paths written (see :func:`draw_figures`)."""
+    """Draws every figure as a PDF and a PNG; returns the paths written (see :func:`draw_figures`)."""
     return draw_figures(params, root, out_dir, cache_dir=cache_dir)[0]
 
 
 def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None, *,
                  cache_dir: Path | None = None) -> tuple[list[Path], list[str]]:
-    """Draws every figure into ``out_dir/<name>.png``; returns (the paths written, the names drawn).
+    """Draws every figure as ``<name>.pdf`` (vector, the report prints it) and ``<name>.png`` (what
+    ``dvc plots`` shows), both from the same Figure; returns (the paths written, PDF then PNG for each
+    figure, and the names drawn).
 
-    Inputs are read under ``root``; ``out_dir`` defaults to ``root/report/figures``. With
+    Inputs are read under ``root``. The PNGs go to ``out_dir`` (default ``root/report/figures``), the
+    PDFs to ``root/report/build/figures``, or to ``out_dir`` too when it is given. With
     ``cache_dir``, a figure whose :func:`~mnist_report.figure_cache.recipe_digest` is stored there is copied from it instead of
     drawn again (the same bytes: the digest covers everything the drawing depends on), and each
-    figure drawn is stored there. Every input is read and checked before anything is written.
+    figure drawn is stored there (its PNG and its PDF). Every input is read and
+    checked before anything is written.
     """
     from mnist_report import figure_cache
-    from mnist_report.plots import figure_style, render_png
+    from mnist_report.plots import figure_style, render_pdf, render_png
 
     params = check_params(params, mathtext=True)  # once: figure_recipes takes it as checked
     figures = params.figures
+    pdf_dir = Path(root) / FIGURE_PDFS_DIR if out_dir is None else Path(out_dir)
     out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
     recipes = figure_recipes(params, root)
-    pngs: dict[str, bytes] = {}
+    files: dict[Path, bytes] = {}
     drawn: list[str] = []
     with figure_style(figures.font_size):
         for name, recipe in recipes.items():
             digest = figure_cache.recipe_digest(recipe, figures.dpi, figures.font_size) if cache_dir is not None else ""
-            data = figure_cache.cached_png(Path(cache_dir), name, digest) if cache_dir is not None else None
-            if data is None:
-                data = render_png(recipe.figure(), figures.dpi)
+            png, pdf = ([figure_cache.cached_png(Path(cache_dir), name, digest, suffix) for suffix in (".png", ".pdf")]
+                        if cache_dir is not None else [None, None])
+            if png is None or pdf is None:
+                figure = recipe.figure()
+                png, pdf = render_png(figure, figures.dpi), render_pdf(figure)
                 if cache_dir is not None:
-                    figure_cache.store_png(Path(cache_dir), name, digest, data)
+                    figure_cache.store_png(Path(cache_dir), name, digest, png)
+                    figure_cache.store_png(Path(cache_dir), name, digest, pdf, ".pdf")
                 drawn.append(name)
-            pngs[name] = data
-    written = []
-    for name, data in pngs.items():
-        path = out_dir / figure_file(name)
+            files[pdf_dir / figure_pdf(name)], files[out_dir / figure_file(name)] = pdf, png
+    for path, data in files.items():
         write_bytes(path, data)
-        written.append(path)
-    return written, drawn
+    return list(files), drawn
 
 
 @one_line_errors
@@ -275,8 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if params is None:
         return 0
     written, drawn = draw_figures(params, cache_dir=FIGURE_CACHE)
-    print(f"figures: wrote {len(written)} PNGs to {FIGURES_DIR}/ ({len(drawn)} drawn, "
-          f"{len(written) - len(drawn)} unchanged from {FIGURE_CACHE}/)")
+    figure_count = len(written) // 2
+    print(f"figures: wrote {figure_count} figures, PDFs to {FIGURE_PDFS_DIR}/ and PNGs to {FIGURES_DIR}/ "
+          f"({len(drawn)} drawn, {figure_count - len(drawn)} unchanged from {FIGURE_CACHE}/)")
     return 0
 
 

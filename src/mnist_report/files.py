@@ -66,11 +66,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path)
-        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=path.parent)
     except OSError as error:
         raise PipelineError(f"cannot write {path}: {error.strerror or error}") from error
     os.close(fd)
-    tmp = Path(tmp)
+    tmp = Path(name)
     # mkstemp creates 0600; give the result the permissions a plain open() would.
     umask = os.umask(0)
     os.umask(umask)

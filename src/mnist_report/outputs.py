@@ -24,22 +24,26 @@ if TYPE_CHECKING:
 
 METRICS_DIR = Path("metrics")
 MODELS_DIR = Path("models")
-FIGURES_DIR = Path("report/figures")  # stage figures: <name>.png
+FIGURES_DIR = Path("report/figures")  # stage figures: <name>.png (dvc plots; git)
+FIGURE_PDFS_DIR = Path("report/build/figures")  # stage figures: <name>.pdf (the report prints them; DVC's cache)
 TEX_PATH = Path("report/build/report.tex")  # stage report
 PDF_PATH = Path("report/build/report.pdf")  # stage pdf
 TRAIN_COLUMNS = ("step", "train_loss")
 VALIDATION_COLUMNS = ("step", "val_loss", "val_accuracy", "train_accuracy")
 
-#: The keys of ``metrics/<run>.json`` -> what each must be: a finite number, a count (integer >= 0),
-#: an epoch (integer >= 0, or null when early stopping never ended the run) or a schedule length
-#: (integer >= 1: the training schedule the run followed, trainer.final_metrics, which the report states
-#: as the run followed it rather than re-deriving it).
+#: The keys of ``metrics/<run>.json`` -> what each must be: a finite number, a count (integer >= 0) or
+#: an epoch (integer >= 0, or null when early stopping never ended the run). Only measurements: the
+#: schedule the run followed is in its own file (:data:`SCHEDULE_KEYS`), so that `dvc metrics show` and
+#: `dvc exp show` list results, not settings.
 METRIC_KEYS = {
     "train_loss": "number", "val_loss": "number", "train_accuracy": "number", "val_accuracy": "number",
     "early_stop_epoch": "epoch", "steps": "count", "weight_norm_squared": "number",
-    "steps_per_epoch": "schedule", "validation_interval": "schedule", "early_stopping_patience": "schedule",
 }
-#: What each kind of :data:`METRIC_KEYS` must be, as the error line says it.
+#: The keys of ``metrics/history/<run>/schedule.json``: the training schedule the run followed
+#: (trainer.final_metrics computes them), which the report states as the run followed it rather than
+#: re-deriving it; each an integer >= 1.
+SCHEDULE_KEYS = {"steps_per_epoch": "schedule", "validation_interval": "schedule", "early_stopping_patience": "schedule"}
+#: What each kind of :data:`METRIC_KEYS` and :data:`SCHEDULE_KEYS` must be, as the error line says it.
 METRIC_KINDS = {
     "number": "a finite number", "count": "an integer >= 0", "schedule": "an integer >= 1",
     "epoch": "a 0-based epoch (integer >= 0) or null",
@@ -52,27 +56,58 @@ def output_paths(run: str, root: Path = Path(".")) -> dict[str, Path]:
         "metrics": root / METRICS_DIR / f"{run}.json",
         "train_history": root / METRICS_DIR / "history" / run / "train.csv",
         "validation_history": root / METRICS_DIR / "history" / run / "validation.csv",
+        "schedule": root / METRICS_DIR / "history" / run / "schedule.json",
         "weights": root / MODELS_DIR / f"{run}.npy",
     }
 
 
 def figure_file(name: str) -> str:
-    """Returns the file name of figure ``name`` in :data:`FIGURES_DIR`: ``2b_loss`` -> ``2b_loss.png``."""
+    """Returns the file name of figure ``name``'s PNG in :data:`FIGURES_DIR` (what ``dvc plots`` shows):
+    ``2b_loss`` -> ``2b_loss.png``."""
     return f"{name}.png"
+
+
+def figure_pdf(name: str) -> str:
+    """Returns the file name of figure ``name``'s vector PDF in :data:`FIGURE_PDFS_DIR`, the one the
+    report prints: ``2b_loss`` -> ``2b_loss.pdf``."""
+    return f"{name}.pdf"
+
+
+def split_schedule(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Returns (metrics, schedule): ``values`` (trainer.final_metrics) split into the keys of
+    :data:`METRIC_KEYS` and those of :data:`SCHEDULE_KEYS`; raises PipelineError for any other key."""
+    unknown = sorted(set(values) - set(METRIC_KEYS) - set(SCHEDULE_KEYS))
+    if unknown:
+        raise PipelineError(f"trainer.final_metrics returned {', '.join(unknown)}: neither a metric nor a schedule key "
+                            "(outputs.METRIC_KEYS, SCHEDULE_KEYS)")
+    return ({key: values[key] for key in METRIC_KEYS if key in values},
+            {key: values[key] for key in SCHEDULE_KEYS if key in values})
 
 
 def read_metrics(path: Path, shown: str) -> dict[str, Any]:
     """Returns the metrics of one run (``metrics/<run>.json``), every key of :data:`METRIC_KEYS` checked;
     ``shown`` names the file in errors."""
+    return read_checked(path, shown, METRIC_KEYS, "metrics")
+
+
+def read_schedule(path: Path, shown: str) -> dict[str, Any]:
+    """Returns the schedule one run followed (``metrics/history/<run>/schedule.json``), every key of
+    :data:`SCHEDULE_KEYS` checked; ``shown`` names the file in errors."""
+    return read_checked(path, shown, SCHEDULE_KEYS, "schedule")
+
+
+def read_checked(path: Path, shown: str, keys: dict[str, str], what: str) -> dict[str, Any]:
+    """Returns the JSON object of ``path`` with every key of ``keys`` (key -> kind of
+    :data:`METRIC_KINDS`) present and of its kind; other keys are kept as they are."""
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PipelineError(f"{shown}: missing; expected the metrics of its train stage") from None
+        raise PipelineError(f"{shown}: missing; expected the {what} of its train stage") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PipelineError(f"{shown}: not readable JSON ({error})") from error
     if not isinstance(values, dict):
-        raise PipelineError(f"{shown}: expected a JSON object of metrics, got {type(values).__name__}")
-    for key, kind in METRIC_KEYS.items():
+        raise PipelineError(f"{shown}: expected a JSON object of {what}, got {type(values).__name__}")
+    for key, kind in keys.items():
         if key not in values:
             # An older train stage's file (a key added since: the stage's code changed) or one edited
             # by hand (its hash changed): either way dvc reruns the stage.

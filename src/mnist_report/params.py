@@ -265,6 +265,8 @@ class Report(Section):
     loss_decimals: Annotated[StrictInt, Field(ge=1, le=17), Expect("an integer from 1 to 17")]
     accuracy_decimals: Annotated[StrictInt, Field(ge=0, le=15),
                                  Expect("an integer from 0 to 15 (decimals of a percentage)")]
+    provenance: Annotated[Literal["full", "summary"], Expect(
+        "full (a grey line under each figure's caption and Appendix B's tables of digests) or summary (neither)")]
 
 
 # --- the whole file --------------------------------------------------------------------------------
@@ -362,7 +364,7 @@ def load_checked(path: str | Path = PARAMS_FILE, *, mathtext: bool = False) -> P
     return check_params(load_params(path), mathtext=mathtext)
 
 
-def stage_params(prog: str, description: str, argv: Sequence[str] | None,
+def stage_params(prog: str, description: str | None, argv: Sequence[str] | None,
                  input_paths: Callable[[Params], Sequence[Any]], *, mathtext: bool = False) -> Params | None:
     """Parses a reading stage's command line and returns the checked ``params.yaml``; with
     ``--list-deps`` prints the files the stage reads (``input_paths(params)``, its DVC deps besides

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -98,9 +100,11 @@ def steps_figure(curves: Sequence[Curve], *, x_label: str, y_label: str,
     The y axis spans ``y_limits`` unless they would hide most of a curve: then it is widened to the
     data (:func:`y_limits_to_draw`) and one console line names the figure ``name`` and both ranges.
     """
-    figure = Figure(figsize=tuple(size_inches), layout="constrained")
+    figure = Figure(figsize=(size_inches[0], size_inches[1]), layout="constrained")
     ax = figure.add_subplot()
-    handles, drawn, lowest, highest = [], [], math.inf, -math.inf
+    handles: list[Any] = []  # a line, or (band, line): one legend entry each
+    drawn: list[np.ndarray] = []
+    lowest, highest = math.inf, -math.inf
     for curve in curves:
         if curve.block_steps > 1:
             block_step, mean, std = block_mean_std(curve.steps, curve.values, curve.block_steps)
@@ -140,7 +144,7 @@ def weights_figure(rows: Sequence[tuple[str, np.ndarray]], *, size_inches: Seque
     shown by its colour bar, so that the small weights of a strong penalty still show their shape
     and the sign of every weight reads the same way (red: evidence for the digit).
     """
-    figure = Figure(figsize=tuple(size_inches), layout="constrained")
+    figure = Figure(figsize=(size_inches[0], size_inches[1]), layout="constrained")
     grid = figure.subplots(len(rows), DIGITS, squeeze=False)
     for row, (axes, (label, weights)) in enumerate(zip(grid, rows)):
         tiles = weights[:PIXELS].T.reshape(DIGITS, IMAGE_SIDE, IMAGE_SIDE)
@@ -166,13 +170,13 @@ def weight_norm_figure(l2_lambdas: Sequence[float], weight_norms: Sequence[float
     so each such run is a dashed horizontal reference line (``ax.get_lines()[1:]``), named in the
     legend (``legend[1]``), rather than a point moved to an arbitrary position.
     """
-    figure = Figure(figsize=tuple(size_inches), layout="constrained")
+    figure = Figure(figsize=(size_inches[0], size_inches[1]), layout="constrained")
     ax = figure.add_subplot()
-    l2_lambdas, weight_norms = np.asarray(l2_lambdas, float), np.asarray(weight_norms, float)
-    positive = l2_lambdas > 0
+    lambdas, norms = np.asarray(l2_lambdas, float), np.asarray(weight_norms, float)
+    positive = lambdas > 0
     ax.set_xscale("log")
-    ax.plot(l2_lambdas[positive], weight_norms[positive], "o-", label=legend[0])
-    for norm in weight_norms[~positive]:
+    ax.plot(lambdas[positive], norms[positive], "o-", label=legend[0])
+    for norm in norms[~positive]:
         ax.axhline(norm, linestyle="--", color="C1", label=legend[1])
         # axhline leaves the limits alone: make room for the line so that it cannot fall outside.
         ax.update_datalim([(1.0, norm)], updatex=False)
@@ -185,14 +189,28 @@ def weight_norm_figure(l2_lambdas: Sequence[float], weight_norms: Sequence[float
     return figure
 
 
+#: The report's typeface in the figures: Computer Modern (matplotlib's copy, ``cmr10``) for text, its
+#: mathtext Computer Modern for mathematics and tick labels (``cmr10`` has no minus sign; mathtext
+#: draws one), so that a figure reads in the fonts of the body text (Latin Modern, drawn from Computer
+#: Modern). TrueType fonts (type 42) are embedded in the PDF, not type 3 outlines.
+DOCUMENT_FONTS = {
+    "font.family": "serif", "font.serif": ["cmr10"], "mathtext.fontset": "cm",
+    "axes.formatter.use_mathtext": True, "pdf.fonttype": 42,
+}
+
+#: The metadata matplotlib would date or sign: left out, so that the same figure gives the same bytes.
+PDF_METADATA = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}
+
+
 @contextlib.contextmanager
 def figure_style(font_size: float) -> Iterator[None]:
-    """Within: matplotlib's built-in defaults (not this machine's matplotlibrc) at ``font_size``.
+    """Within: matplotlib's built-in defaults (not this machine's matplotlibrc) at ``font_size``, in
+    the document's fonts (:data:`DOCUMENT_FONTS`).
 
     Starting from the built-in defaults makes the pixels depend on the inputs and matplotlib alone.
     Tick labels are made when a figure is drawn, so build and render inside the same context.
     """
-    with matplotlib.style.context(["default", {"font.size": font_size}]):
+    with matplotlib.style.context(["default", {"font.size": font_size, **DOCUMENT_FONTS}]):
         yield
 
 
@@ -200,4 +218,20 @@ def render_png(figure: Figure, dpi: int) -> bytes:
     """Returns the PNG bytes of ``figure``, without the metadata (matplotlib version) that varies."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def render_pdf(figure: Figure) -> bytes:
+    """Returns the vector PDF bytes of ``figure`` (the report includes it; fonts embedded), without
+    dates or the matplotlib version (:data:`PDF_METADATA`)."""
+    buffer = io.BytesIO()
+    # fontTools, subsetting cmr10.ttf, warns that the font's own 'created' date is implausibly old:
+    # true, and nothing to act on (the date does not reach the PDF).
+    head_table = logging.getLogger("fontTools.ttLib.tables._h_e_a_d")
+    level = head_table.level
+    head_table.setLevel(logging.ERROR)
+    try:
+        figure.savefig(buffer, format="pdf", metadata=PDF_METADATA)
+    finally:
+        head_table.setLevel(level)
     return buffer.getvalue()

@@ -35,7 +35,7 @@ from mnist_report.facts_task3 import overfitting_facts, softmax_facts
 from mnist_report.facts_task4 import roughness, sweep_entry, sweep_facts, task4_sweep, weights_facts
 from mnist_report.files import write_text
 from mnist_report.latex import Tex, num
-from mnist_report.outputs import FIGURES_DIR, TEX_PATH, VALIDATION_COLUMNS, figure_file, output_paths
+from mnist_report.outputs import FIGURE_PDFS_DIR, FIGURES_DIR, TEX_PATH, VALIDATION_COLUMNS, output_paths
 from mnist_report.params import FIGURE_NAMES, Params, check_params, lambda_sweep, stage_params, sweep_differences
 from mnist_report.provenance import data_facts, git_state, tool_versions
 from mnist_report.reproduction import reproduction
@@ -53,24 +53,40 @@ def figure_label(name: str) -> str:
     return "fig:" + name.replace("_", "-")
 
 
-def figure_facts(params: Params, root: Path, figures_dir: Path) -> dict[str, dict[str, Any]]:
+def figure_facts(params: Params, root: Path, pdfs_dir: Path) -> dict[str, dict[str, Any]]:
     """Returns figure name -> what the templates' ``figure`` macro and the appendix print of it: its
-    ``file`` (in the figures directory), print ``width`` (a fraction of the text width,
-    :mod:`mnist_report.layout`) and ``label``, and its trace (:func:`mnist_report.tracing.figure_traces`:
-    the ``stage`` that drew it, its ``runs``, the MD5 of its ``png`` and of its ``inputs``).
+    ``file`` (its name without extension: pdflatex takes the PDF of :data:`FIGURE_PDFS_DIR`, first on
+    the graphics path, and the diff tool, which has only the committed PNGs, the PNG), print ``width`` (a fraction of the text width,
+    :mod:`mnist_report.layout`) and ``label``, ``traced`` (whether its caption ends with the grey
+    trace line: :func:`provenance_facts`), and its trace (:func:`mnist_report.tracing.figure_traces`:
+    the ``stage`` that drew it, its ``runs``, the MD5 of its ``pdf`` and of its ``inputs``).
     The names are params.FIGURE_NAMES (letters, digits and ``_``): the file is LaTeX as it is."""
-    traces = figure_traces(params, root, figures_dir)
-    return {name: {"file": Tex(figure_file(name)), "width": num(layout.print_width(name)),
-                   "label": figure_label(name), **traces[name]} for name in FIGURE_NAMES}
+    traces = figure_traces(params, root, pdfs_dir)
+    traced = provenance_facts(params.report.provenance)["trace_lines"]
+    return {name: {"file": Tex(name), "width": num(layout.print_width(name)),
+                   "label": figure_label(name), "traced": traced, **traces[name]} for name in FIGURE_NAMES}
 
 
-def graphics_path(tex_path: Path, figures_dir: Path) -> Tex:
-    """Returns the figures' directory relative to the .tex's, as ``\\graphicspath`` takes it."""
-    relative = Path(os.path.relpath(figures_dir, tex_path.parent)).as_posix().rstrip("/") + "/"
-    if not re.fullmatch(r"[A-Za-z0-9./-]+", relative):  # inserted unescaped: LaTeX reads it as a path
-        raise PipelineError(f"{figures_dir}: the figures' path from {tex_path.parent} ({relative}) "
-                            "must be letters, digits, '.', '/' and '-' only")
-    return Tex(relative)
+def provenance_facts(setting: str) -> dict[str, bool]:
+    """Returns what the report prints of where its results came from, by ``report.provenance``:
+    ``trace_lines`` (a grey line under each figure's caption: the stage and runs that drew it) and
+    ``digest_tables`` (Appendix B's tables of the MNIST files' SHA-256 and of every figure's and
+    input's MD5), both for ``full``, neither for ``summary``. Appendix A (the reproduction) always prints."""
+    full = setting == "full"
+    return {"trace_lines": full, "digest_tables": full}
+
+
+def graphics_path(tex_path: Path, *figure_dirs: Path) -> Tex:
+    """Returns the figures' directories relative to the .tex's, in order, as ``\\graphicspath`` takes
+    them: ``{figures/}{../figures/}``."""
+    shown = []
+    for figures_dir in figure_dirs:
+        relative = Path(os.path.relpath(figures_dir, tex_path.parent)).as_posix().rstrip("/") + "/"
+        if not re.fullmatch(r"[A-Za-z0-9./-]+", relative):  # inserted unescaped: LaTeX reads it as a path
+            raise PipelineError(f"{figures_dir}: the figures' path from {tex_path.parent} ({relative}) "
+                                "must be letters, digits, '.', '/' and '-' only")
+        shown.append("{" + relative + "}")
+    return Tex("".join(shown))
 
 
 def build_context(params: Params | dict[str, Any], root: str | os.PathLike = ".", *,
@@ -85,6 +101,7 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
     root = Path(root)
     tex_path = Path(tex_path) if tex_path is not None else root / TEX_PATH
     figures_dir = Path(figures_dir) if figures_dir is not None else root / FIGURES_DIR
+    pdfs_dir = root / FIGURE_PDFS_DIR
     params = check_params(params)
     settings = params.report
     number_format = {"loss_decimals": settings.loss_decimals, "accuracy_decimals": settings.accuracy_decimals}
@@ -94,6 +111,10 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
     def metrics_of(run: str) -> Record:
         shown = output_paths(run)["metrics"]
         return Record(outputs.read_metrics(root / shown, str(shown)), str(shown), is_file=True)
+
+    def schedule_of(run: str) -> Record:
+        shown = output_paths(run)["schedule"]
+        return Record(outputs.read_schedule(root / shown, str(shown)), str(shown), is_file=True)
 
     def history(run: str) -> dict[str, np.ndarray]:
         shown = output_paths(run)["validation_history"]
@@ -105,26 +126,31 @@ def build_context(params: Params | dict[str, Any], root: str | os.PathLike = "."
                 "roughness": roughness(outputs.read_weights(root / shown, str(shown), data.DIGITS))}
 
     metrics = {run: metrics_of(run) for run in runs}
+    schedules = {run: schedule_of(run) for run in runs}
     facts = data_facts(root / data.MNIST_DIR, data.MNIST_DIR.as_posix(), runs[roles["2b"]].classes)
-    epoch_steps = {run: metrics[run]["steps_per_epoch"] for run in runs}
-    role_runs = {role: run_facts(run, runs[run], metrics[run], number_format) for role, run in roles.items()}
+    epoch_steps = {run: schedules[run]["steps_per_epoch"] for run in runs}
+    # A run's facts hold its metrics and its schedule (the text states both: its patience, say).
+    role_runs = {role: run_facts(run, runs[run], {**metrics[run], **schedules[run]}, number_format)
+                 for role, run in roles.items()}
     sweep = [sweep_entry(entry["run"], runs[entry["run"]], metrics[entry["run"]], epoch_steps[entry["run"]])
              for entry in task4_sweep(runs)]
     histories = {role: history(roles[role]) for role in HISTORY_ROLES}
-    intervals = {role: metrics[roles[role]]["validation_interval"] for role in HISTORY_ROLES}
+    intervals = {role: schedules[roles[role]]["validation_interval"] for role in HISTORY_ROLES}
     unshuffled, shuffled = roles["2e_unshuffled"], roles["2e_shuffled"]
     binary, softmax = role_runs["2b"], role_runs["3b"]
     return {
         "title": settings.title,
         "authors": list(settings.authors),
         "number_format": number_format,
-        "graphics_path": graphics_path(tex_path, figures_dir),
-        "figures": figure_facts(params, root, figures_dir),
+        # The PDFs first: pdflatex looks for a figure's .pdf in every folder before its .png.
+        "graphics_path": graphics_path(tex_path, pdfs_dir, figures_dir),
+        "provenance": provenance_facts(settings.provenance),
+        "figures": figure_facts(params, root, pdfs_dir),
         "data": facts,
         "setup": {
             "binary_validation_interval": intervals["2b"], "softmax_validation_interval": intervals["3b"],
             # The rule as Task 2d's run followed it; each run's own is in its facts (early_stopping_patience).
-            "patience": metrics[roles["2d"]]["early_stopping_patience"],
+            "patience": schedules[roles["2d"]]["early_stopping_patience"],
             "positive_digit": binary["settings"].classes[0], "negative_digit": binary["settings"].classes[1],
             "runs": run_table(runs, roles, [entry["run"] for entry in sweep]),
         },
@@ -160,7 +186,7 @@ def input_paths(params: Params | dict[str, Any]) -> list[str]:
     """Returns the files the stage reads besides params.yaml and the code: its DVC ``deps``."""
     params = check_params(params)
     runs, roles = params.runs, params.roles
-    paths = {output_paths(run)["metrics"].as_posix() for run in runs}
+    paths = {output_paths(run)[kind].as_posix() for run in runs for kind in ("metrics", "schedule")}
     paths |= {output_paths(roles[role])["validation_history"].as_posix() for role in HISTORY_ROLES}
     paths |= {output_paths(roles[role])["weights"].as_posix() for role in WEIGHT_ROLES}
     paths |= {f"{data.MNIST_DIR.as_posix()}/{spec.name}" for spec in data.MNIST_FILES}

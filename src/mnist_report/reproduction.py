@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mnist_report.errors import PipelineError
@@ -19,7 +20,7 @@ def relative_difference(value: float, published: float) -> float:
     return difference / abs(published) if published != 0 else difference
 
 
-def reproduction(metrics: dict[str, dict[str, Any]], rtol: float) -> dict[str, Any]:
+def reproduction(metrics: Mapping[str, Mapping[str, Any]], rtol: float) -> dict[str, Any]:
     """Returns the reproduction table: every published value beside this run's, with the relative
     difference (:func:`relative_difference`) and whether it is within ``rtol`` (``agrees``).
 
@@ -38,7 +39,7 @@ def reproduction(metrics: dict[str, dict[str, Any]], rtol: float) -> dict[str, A
             value = metrics[run][key]
             missing = value is None
             relative = None if missing else relative_difference(float(value), published)
-            agrees = not missing and relative <= rtol
+            agrees = relative is not None and relative <= rtol
             count += 1
             mismatches += not agrees
             rows.append({"quantity": QUANTITY_NAMES[key], "key": key, "published": published_text,

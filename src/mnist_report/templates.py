@@ -164,7 +164,7 @@ def make_environment(template_dir: str | os.PathLike, number_format: dict[str, i
         bytecode_cache=CompiledTemplates(bytecode_dir, number_format) if bytecode_dir is not None else None,
     )
     loss_decimals, accuracy_decimals = number_format["loss_decimals"], number_format["accuracy_decimals"]
-    environment.filters.update({name: _strict(function) for name, function in {
+    filters: dict[str, Callable[..., Any]] = {
         "loss": lambda value: latex.fixed(value, loss_decimals),
         "acc": lambda value: latex.percent(value, accuracy_decimals),
         "pp": lambda value: latex.points(value, accuracy_decimals),
@@ -172,7 +172,8 @@ def make_environment(template_dir: str | os.PathLike, number_format: dict[str, i
         "tt": latex.tt, "path": latex.path, "setting": latex.setting, "count": latex.count, "spelled": latex.spelled,
         "plural": latex.plural, "epochs": latex.epochs, "listing": latex.listing, "commas": latex.commas,
         "than": latex.than,
-    }.items()})
+    }
+    environment.filters.update({name: _strict(function) for name, function in filters.items()})
     return environment
 
 
@@ -234,7 +235,7 @@ def render(context: dict[str, Any], template_dir: str | os.PathLike = TEMPLATE_D
     try:
         text = environment.get_template(template).render(as_records(context, ""))
     except jinja2.TemplateNotFound as error:
-        raise PipelineError(f"{template_dir / error.name}: template not found") from error
+        raise PipelineError(f"{template_dir / (error.name or template)}: template not found") from error
     except jinja2.TemplateSyntaxError as error:
         raise PipelineError(f"{_template_location(error, template_dir)}: template syntax error: {error.message}") from error
     except (jinja2.UndefinedError, PipelineError, TypeError, ValueError, ArithmeticError, LookupError) as error:

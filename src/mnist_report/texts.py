@@ -150,9 +150,9 @@ def check_label(text: str, key_path: str, fields: dict[str, Any] | None, mathtex
     bad = next((c for c in filled if not c.isprintable() and c != "\n"), None)
     if bad is not None:
         raise PipelineError(f"{key_path} = {text!r}: control character {bad!r}; expected printable text")
-    error = _mathtext_error(filled) if mathtext else None
-    if error is not None:
-        raise PipelineError(f"{key_path} = {text!r}: matplotlib cannot draw its mathematics ({error}); "
+    mathtext_error = _mathtext_error(filled) if mathtext else None
+    if mathtext_error is not None:
+        raise PipelineError(f"{key_path} = {text!r}: matplotlib cannot draw its mathematics ({mathtext_error}); "
                             "expected mathtext between $...$ (write \\$ for a dollar sign)")
 
 

@@ -1,14 +1,14 @@
 """Traceable figures: the stage that drew each figure, the runs it shows, and the MD5 of every file it
-was drawn from and of its PNG, so that a reader holding only the PDF can check a figure against the
+was drawn from and of the PDF the report includes, so that a reader holding only the PDF can check a figure against the
 repository (the caption's grey line and the appendix table of figure sources).
 
 Which files each figure reads is :func:`mnist_report.figures.figure_inputs` (its runs follow ``roles``);
 this module only digests them. The digest is the one ``dvc.lock`` records: DVC 3 (``hash: md5``)
 records a file's MD5 of its bytes as they are (no line-ending normalisation), the value ``md5sum``
 prints. Each input is an output of ``train@<run>``, under whose ``outs`` ``dvc.lock`` has it. The
-figures stage declares ``report/figures`` as one directory, so ``dvc.lock`` records only its
-directory digest (``<md5>.dir``); the PNG's own MD5 is listed in DVC's cache object of that
-directory and is what ``md5sum report/figures/<name>.png`` prints.
+figures stage declares ``report/build/figures`` (the PDFs) as one directory, so ``dvc.lock`` records
+only its directory digest (``<md5>.dir``); the PDF's own MD5 is listed in DVC's cache object of that
+directory and is what ``md5sum report/build/figures/<name>.pdf`` prints.
 
 The report stage reads these files itself (they are its deps: ``metrics``, ``models``,
 ``report/figures``) rather than ``dvc.lock``, which DVC rewrites after every stage.
@@ -23,7 +23,7 @@ from typing import Any
 
 from mnist_report.errors import PipelineError
 from mnist_report.figures import figure_inputs, input_paths
-from mnist_report.outputs import FIGURES_DIR, figure_file
+from mnist_report.outputs import FIGURE_PDFS_DIR, figure_pdf
 from mnist_report.params import FIGURE_NAMES, Params
 
 #: The DVC stage that draws the figures (``dvc.yaml``; ``python -m mnist_report.figures``).
@@ -61,13 +61,13 @@ def figure_traces(params: Params | dict[str, Any], root: Path = Path("."),
     """Returns figure name (in the order of FIGURE_NAMES) -> what drew it and from what:
 
     ``stage``: :data:`FIGURES_STAGE`; ``runs``: the runs it shows, in the figure's order;
-    ``png``: ``{"path", "md5"}`` of its PNG; ``inputs``: ``{"path", "md5", "run", "stage"}`` for
+    ``pdf``: ``{"path", "md5"}`` of its PDF, the file the report includes; ``inputs``: ``{"path", "md5", "run", "stage"}`` for
     every file it was drawn from, by run in the figure's order. Paths are as in the repository
-    (``metrics/history/binary/train.csv``); files are read under ``root``, PNGs from ``figures_dir``
-    (default ``root/report/figures``).
+    (``metrics/history/binary/train.csv``); files are read under ``root``, the PDFs from ``figures_dir``
+    (default ``root/report/build/figures``).
     """
     root = Path(root)
-    figures_dir = root / FIGURES_DIR if figures_dir is None else Path(figures_dir)
+    figures_dir = root / FIGURE_PDFS_DIR if figures_dir is None else Path(figures_dir)
     traces = {}
     input_md5: dict[Path, str] = {}  # figures share inputs (a run's history): each file is read once
 
@@ -77,11 +77,11 @@ def figure_traces(params: Params | dict[str, Any], root: Path = Path("."),
         return input_md5[path]
 
     for name, by_run in figure_inputs(params).items():
-        png = (FIGURES_DIR / figure_file(name)).as_posix()
+        shown = (FIGURE_PDFS_DIR / figure_pdf(name)).as_posix()
         traces[name] = {
             "stage": FIGURES_STAGE,
             "runs": list(by_run),
-            "png": {"path": png, "md5": file_md5(figures_dir / figure_file(name), png, FIGURES_STAGE)},
+            "pdf": {"path": shown, "md5": file_md5(figures_dir / figure_pdf(name), shown, FIGURES_STAGE)},
             "inputs": [{"path": path.as_posix(), "run": run, "stage": train_stage(run),
                         "md5": md5_of(path, run)}
                        for run, paths in by_run.items() for path in paths],
@@ -90,7 +90,7 @@ def figure_traces(params: Params | dict[str, Any], root: Path = Path("."),
 
 
 def traced_paths(params: Params | dict[str, Any]) -> list[str]:
-    """Returns every file :func:`figure_traces` reads (each figure's inputs and its PNG), relative to
+    """Returns every file :func:`figure_traces` reads (each figure's inputs and its PDF), relative to
     the repository: deps of the stage that prints the traces."""
     return [path.as_posix() for path in input_paths(params)] + [
-        (FIGURES_DIR / figure_file(name)).as_posix() for name in FIGURE_NAMES]
+        (FIGURE_PDFS_DIR / figure_pdf(name)).as_posix() for name in FIGURE_NAMES]

@@ -1,0 +1,59 @@
+"""The files of a project others reuse: the license, the citation file and the lint and type checks
+that pyproject.toml configures (CI runs the same two commands, .ci/run)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_license_is_the_mit_text_pyproject_declares():
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License\n\nCopyright (c) ")
+    assert "Permission is hereby granted, free of charge" in text and 'THE SOFTWARE IS PROVIDED "AS IS"' in text
+    project = pyproject()["project"]
+    assert (project["license"], project["license-files"]) == ("MIT", ["LICENSE"])
+
+
+def test_citation_file_agrees_with_pyproject_license_and_the_report_it_reproduces():
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert citation["cff-version"] == "1.2.0"
+    assert {"message", "title", "authors"} <= citation.keys()  # the keys CFF 1.2.0 requires
+    assert citation["version"] == pyproject()["project"]["version"]
+    assert citation["license"] == pyproject()["project"]["license"]
+    # The original report's authors, as the title page prints them (params.yaml, report.authors).
+    authors = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["report"]["authors"]
+    (original,) = citation["references"]
+    assert [f"{a['given-names']} {a['family-names']}" for a in original["authors"]] == authors
+
+
+def tool(name: str) -> str:
+    found = VENV_BIN / name if (VENV_BIN / name).is_file() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} not installed: it is pinned in requirements.lock (bash bootstrap.sh setup)", pytrace=False)
+    return str(found)
+
+
+def test_ruff_finds_nothing():
+    result = subprocess.run([tool("ruff"), "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_mypy_finds_nothing():
+    result = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
