@@ -48,7 +48,7 @@ TIMEOUT = 600
 def outputs(run: str) -> list[str]:
     """The files train@<run> writes, relative to the project (mnist_report.outputs.output_paths)."""
     return [f"models/{run}.npy", f"metrics/{run}.json", f"metrics/history/{run}/train.csv",
-            f"metrics/history/{run}/validation.csv"]
+            f"metrics/history/{run}/validation.csv", f"metrics/history/{run}/schedule.json"]
 
 
 def committed_md5s() -> dict[str, str]:
@@ -280,6 +280,8 @@ def venv_core(default, tmp_path_factory) -> dict[str, dict]:
         weights = np.load(io.BytesIO(default[f"models/{run}.npy"]))
         assert core["weights"] == weights.tobytes().hex()
         stage_metrics = json.loads(default[f"metrics/{run}.json"])
+        # trainer.final_metrics also returns the schedule, which the stage writes to schedule.json.
+        stage_metrics |= json.loads(default[f"metrics/history/{run}/schedule.json"])
         assert core["metrics"] == {key: repr(value) for key, value in stage_metrics.items()}
         found[run] = core
     return found

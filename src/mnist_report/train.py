@@ -97,7 +97,9 @@ class Progress:
     def epoch_line(self, epoch: int, history: History) -> str:
         """Returns the line of the end of ``epoch`` (0-based), from the run's ``history`` so far."""
         elapsed = self.clock() - self.start
-        batches = history.train_loss[-self.steps_per_epoch:]
+        # The trainer calls this once the epoch's validations are in the history (they are computed
+        # while SGD goes on), when train_loss may already hold steps of the next epoch.
+        batches = history.train_loss[epoch * self.steps_per_epoch:(epoch + 1) * self.steps_per_epoch]
         batch_loss = math.fsum(batches) / len(batches)
         left = elapsed / (epoch + 1) * (self.epochs - epoch - 1)
         return (f"train@{self.run} epoch {epoch} (epochs 0-{self.epochs - 1}): mean batch loss {batch_loss:.4f}; "
