@@ -556,3 +556,56 @@ def test_a_small_column_beside_a_large_one_keeps_its_precision():
     np.testing.assert_array_equal(together, alone)
     plain = A @ B[:, 0]
     assert np.all(np.abs(together - plain) <= 785 * 2.3e-16 * (np.abs(A) @ np.abs(B[:, 0])))
+
+
+def test_the_rows_of_inputs_give_the_bits_of_the_whole_product():
+    # X[rows] keeps the bound of the whole set: a batch of small pixels must not get wider slices
+    # (other bits) than the whole set's product has for those rows.
+    rng = np.random.default_rng(1901)
+    values = pixel_values(rng, 50, 785)
+    values[:10, :-1] = rng.integers(-3, 4, (10, 784))  # rows whose own largest |value| is 255 (the bias) or less
+    values[:10, -1] = 3.0
+    X = Inputs(values, 255, bound=BOUND)
+    w = weights_of_many_magnitudes(rng, 785, 10)
+    whole = X @ w
+    for rows in (np.arange(10), slice(0, 10), np.array([3, 40, 7])):
+        assert X[rows].bound == BOUND
+        np.testing.assert_array_equal(X[rows] @ w, whole[rows])
+    r = rng.normal(size=(10, 10))
+    np.testing.assert_array_equal(X[np.arange(10)].T @ r, Inputs(values[:10], 255, bound=BOUND).T @ r)
+
+
+def test_the_single_precision_bound_holds_and_is_not_loose():
+    # exact.single_precision_error bounds |values32 @ w32 - values @ w| for every element (what lets
+    # argmax_rows trust a margin), and is within a factor of what rounding does at its worst.
+    rng = np.random.default_rng(1902)
+    X = Inputs(pixel_values(rng, 2000, 785), 255, bound=BOUND)
+    worst = 0.0
+    for scale in (1e-3, 0.05, 3.0):
+        w = rng.normal(0, scale, (785, 10))
+        bound = exact.single_precision_error(X, w)
+        error = np.abs((X.single() @ w.astype(np.float32)).astype(np.float64) - X.values @ w)
+        assert np.all(error <= bound)
+        worst = max(worst, float(np.max(error / bound)))
+    assert worst > 1e-3  # a bound 1000 times too small would not hold above
+
+
+def test_validations_keep_a_copy_of_the_weights_and_hand_over_a_full_queue():
+    from mnist_report.data import Split
+    from mnist_report.models import SoftmaxRegression
+    from mnist_report.trainer import History, Validations
+    rng = np.random.default_rng(1903)
+    labels = rng.integers(0, 10, 40)
+    split = Split(Inputs(pixel_values(rng, 40, 785), 255, bound=BOUND), np.eye(10)[labels], labels)
+    model = SoftmaxRegression(num_inputs=785)
+    w = rng.normal(0, 0.01, (785, 10))
+    history = History()
+    with Validations(model, split, split, history) as validations:
+        validations.add(0, w)
+        expected = model.evaluate_each(split.X, split.Y, [w.copy()])[0]
+        w *= 2  # changed in place after the validation: the validation is of the weights it was given
+        for step in range(1, Validations.MOST_QUEUED):
+            validations.add(step, w)
+        assert validations.queue == [] and validations.unfinished == Validations.MOST_QUEUED  # handed over
+    assert (history.val_loss[0], history.val_accuracy[0]) == expected
+    assert history.val_step == list(range(Validations.MOST_QUEUED))

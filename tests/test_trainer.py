@@ -1,6 +1,7 @@
 """The training loop: batching, shuffling, validation schedule, early stopping, divergence."""
 
 import itertools
+import math
 import threading
 
 import numpy as np
@@ -326,3 +327,17 @@ def test_grouping_the_validations_changes_no_bit_of_the_history(monkeypatch, mos
     grouped = history(most)
     assert len(reference.val_step) == 20
     assert grouped == reference
+
+
+def test_final_metrics_are_those_of_the_final_weights_on_each_set():
+    rng = np.random.default_rng(9)
+    train_set, val_set = synthetic_split(200, rng, task="softmax"), synthetic_split(80, rng, task="softmax")
+    model = SoftmaxRegression(num_inputs=8)
+    result = train(model, train_set, val_set, learning_rate=0.5, epochs=2, batch_size=20, shuffle=False,
+                   early_stopping=False, **ORIGINAL_RULE, seed=0)
+    metrics = final_metrics(model, train_set, val_set, result)
+    assert (metrics["train_loss"], metrics["train_accuracy"]) == model.evaluate(train_set.X, train_set.Y)
+    assert (metrics["val_loss"], metrics["val_accuracy"]) == model.evaluate(val_set.X, val_set.Y)
+    assert metrics["train_loss"] != metrics["val_loss"]  # the two sets differ: the check can fail
+    assert metrics["weight_norm_squared"] == math.fsum((model.w ** 2).ravel().tolist())
+    assert (metrics["steps"], metrics["early_stop_epoch"]) == (20, None)

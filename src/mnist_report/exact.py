@@ -166,21 +166,27 @@ _U32 = 2.0 ** -24
 _TINY32 = 2.0 ** -126
 
 
+def single_precision_error(X: Inputs, w: np.ndarray) -> np.ndarray:
+    """Returns ``E_k``   (N,): a bound on ``|values32 @ w32 - values @ w|`` for every row of column
+    ``k``, whatever the BLAS does: ``gamma_(K+1) bound ||w_k||_1 + K bound 2**-126`` (Higham, Accuracy
+    and Stability, 3.1: ``gamma_m = m u / (1 - m u)``, ``u = 2**-24``; the rounding of ``w`` to float32
+    is the extra term of ``K + 1``, underflow the last)."""
+    K = X.shape[1]
+    m = (K + 1) * _U32
+    return (m / (1 - m)) * X.bound * np.sum(np.abs(w), axis=0) + K * X.bound * _TINY32
+
+
 def argmax_rows(X: Inputs, weights: list[np.ndarray]) -> list[np.ndarray]:
     """Returns, for each ``w`` of ``weights``, ``argmax_k (X @ w)[n, k]`` for each row (n,): the classes
     of the exact logits (ties to the lowest ``k``), computed mostly in single precision, with one
     product for all of them.
 
-    ``z32 = values32 @ w32`` differs from ``values @ w`` by at most
-    ``E_k = gamma_(K+1) Sum_i |values_i| |w_ik| + K bound 2**-126`` per element, whatever the BLAS
-    does (Higham, Accuracy and Stability, 3.1: ``gamma_m = m u / (1 - m u)``, ``u = 2**-24``; the
-    rounding of ``w`` to float32 is the extra term, underflow the last), with
-    ``Sum_i |values_i| |w_ik| <= bound ||w_k||_1``. A row whose largest ``z32`` exceeds the second by
+    ``z32 = values32 @ w32`` differs from ``values @ w`` by at most :func:`single_precision_error`
+    ``E_k`` per element (``Sum_i |values_i| |w_ik| <= bound ||w_k||_1``). A row whose largest ``z32`` exceeds the second by
     more than ``4 max_k E_k`` has the same largest exact logit (with room for the exact logits' own
     rounding); the other rows (and any non-finite one) are computed exactly.
     """
-    n, K = X.shape
-    m = (K + 1) * _U32
+    n = len(X)
     # Class-major (N, n) per weight matrix: the reductions over the classes are then elementwise.
     # Weights beyond float32's range give inf or NaN there: those rows are computed exactly below.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -192,12 +198,11 @@ def argmax_rows(X: Inputs, weights: list[np.ndarray]) -> list[np.ndarray]:
         z32 = stacked[first:first + N]
         first += N
         # The largest bound of a column: the top must exceed every other logit by twice two of them.
-        E = float(np.max((m / (1 - m)) * X.bound * np.sum(np.abs(w), axis=0))) + K * X.bound * _TINY32
+        E = float(np.max(single_precision_error(X, w)))
         top = np.max(z32, axis=0)
         predicted = np.zeros(n, dtype=np.intp)
-        for k in range(N - 1, 0, -1):  # the first class that reaches the top
+        for k in range(1, N):  # a class at the top (of two there, either: a tie is unsure below)
             predicted[z32[k] == top] = k
-        predicted[z32[0] == top] = 0
         z32[predicted, columns] = -np.inf
         second = np.max(z32, axis=0)
         # float32 to float64 and the difference of two of them: exact. An inf in single precision
@@ -322,8 +327,10 @@ def log1p(x: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         u = 1.0 + x
         m, k = _reduce(u)
-        # What rounding 1 + x lost, relative to u: exact differences (Fast2Sum), one division.
-        lost = np.where(x <= 1.0, x - (u - 1.0), 1.0 - (u - x))
+        # What rounding 1 + x lost, relative to u: x - (u - 1), exact while x <= 2 (Fast2Sum; for a
+        # larger x the correction is below the result's last bit: fdlibm's 1 - (u - x) branch for
+        # x > 1 gives the same bits).
+        lost = x - (u - 1.0)
         correction = np.where(k == 0, 0.0, lost / u)
         # For k = 0 the reduced argument is x itself (1 + f = 1 + x, no rounding to correct).
         f = np.where(k == 0, x, m - 1.0)
