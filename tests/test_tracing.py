@@ -25,7 +25,7 @@ from mnist_report.figure_cache import recipe_digest
 from mnist_report.figures import FIGURE_NAMES, figure_inputs, figure_recipes, input_paths
 from mnist_report.outputs import output_paths
 from test_figures import PARAMS_YAML, TRAIN_STEPS, make_run
-from test_report import PARAMS, make_repo, rewrite_metric
+from test_report import PARAMS, make_repo, rewrite_metric, unbroken
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "report" / "templates"
@@ -204,7 +204,7 @@ def test_each_caption_ends_with_the_stage_and_the_runs_of_its_roles(tmp_path):
     for name in ("validation.csv", "train.csv"):
         (tmp_path / "metrics/history/softmax_lambda_1" / name).write_bytes(
             (tmp_path / "metrics/history/softmax" / name).read_bytes())
-    figure_captions = [long for short, long in captions(render(tmp_path, params)) if "\\traceline" in long]
+    figure_captions = [long for short, long in captions(unbroken(render(tmp_path, params))) if "\\traceline" in long]
     assert len(figure_captions) == len(FIGURE_NAMES)
     lines = [long[long.index("\\traceline"):] for long in figure_captions]
     sweep = r"\texttt{softmax}, \texttt{softmax\_lambda\_0\_001}, \texttt{softmax\_lambda\_0\_01}, " \
@@ -221,7 +221,9 @@ def test_each_caption_ends_with_the_stage_and_the_runs_of_its_roles(tmp_path):
 
 def appendix_rows(tex: str) -> list[tuple[str, str, str]]:
     """Returns (figure label or "", path, md5) of every row of the appendix's table of figure sources."""
-    table = tex[tex.index(r"\label{tab:figure-sources}"):tex.index(r"\end{longtable}")]
+    tex = unbroken(tex)
+    start = tex.index(r"\label{tab:figure-sources}")
+    table = tex[start:tex.index(r"\end{longtable}", start)]
     table = table[table.index(r"\endfoot"):]
     return [(label or "", path.replace("\\_", "_"), md5) for label, path, md5 in re.findall(
         r"(?:Figure~\\ref\{([^}]*)\})?\s*&\s*(?:\\quad)?\\texttt\{([^}]*)\}\s*&\s*\\texttt\{([0-9a-f]{32})\}", table)]

@@ -21,3 +21,14 @@ PRINT_WIDTHS: dict[str, float] = {"4b_weights": 1.0}
 def print_width(figure: str) -> float:
     """Returns the fraction of the text width at which ``figure`` (its name, e.g. ``2b_loss``) prints."""
     return PRINT_WIDTHS.get(figure, PRINT_WIDTH)
+
+
+#: The most runs (or values of lambda) a figure's caption names one by one; with more, it gives their
+#: number and the table that lists them. A float cannot break across pages: a caption naming a few
+#: hundred runs is taller than the page, and LaTeX would drop the figure with everything after it.
+CAPTION_LIST_LIMIT = 12
+
+
+def caption_lists(items: object) -> bool:
+    """Whether a caption names ``items`` (a sized collection) one by one: at most :data:`CAPTION_LIST_LIMIT`."""
+    return len(items) <= CAPTION_LIST_LIMIT  # type: ignore[arg-type]

@@ -23,8 +23,10 @@ The same .tex and figures give the same bytes: the template turns off pdfTeX's c
 trailer ID, and the stage sets ``SOURCE_DATE_EPOCH`` (unless the environment has one) and
 ``FORCE_SOURCE_DATE=1`` for anything else that would read the clock.
 
-Refusals are one line: TeX missing (with what to install), or the first LaTeX error of the log with
-its line in the .tex, and where the whole log is: ``.cache/latex/report.log`` for the stage (nothing is
+Refusals are one line: TeX missing (with what to install), the first LaTeX error of the log with
+its line in the .tex, or the first place where content left the page (:func:`content_off_the_page`:
+a float taller than the page, which LaTeX would silently drop with every float after it, or a box
+more than :data:`OVERFULL_LIMIT_PT` too wide), named by its table, figure or task, and where the whole log is: ``.cache/latex/report.log`` for the stage (nothing is
 added to ``report/build/``), beside the PDF (``<name>.log``) for a clean build. A successful run
 reports its overfull boxes and other LaTeX warnings (one line each) on stderr.
 """
@@ -65,6 +67,9 @@ TEX_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.tex")
 #: The files of the output directory that a pass writes for itself alone, never to be read by the next.
 NOT_CARRIED = (".log", ".pdf", ".fls", ".synctex.gz")
 TIMEOUT_SECONDS = 600
+#: An overfull box wider than this sticks visibly out of the text block (3.5 mm into the 25 mm margin,
+#: or off the page): the stage refuses the PDF. Narrower ones are reported as warnings.
+OVERFULL_LIMIT_PT = 10.0
 #: Used when the environment sets none: 1980-01-01, the earliest date a zip (or reproducible build
 #: tooling at large) accepts; the PDF shows no date either way.
 DEFAULT_SOURCE_DATE_EPOCH = "315532800"
@@ -163,6 +168,65 @@ def latex_warnings(log: str) -> list[str]:
     return warnings
 
 
+_OVERFULL_RE = re.compile(r"^Overfull \\([hv])box \(([\d.]+)pt too (?:wide|high)\) (?:in|detected at) (.*)$")
+_FLOAT_RE = re.compile(r"^LaTeX Warning: Float too large for page by ([\d.]+)pt on input line (\d+)\.")
+_LINES_RE = re.compile(r"lines (\d+)--(\d+)|line (\d+)")
+_BEGIN_RE = re.compile(r"\\begin\{(figure|table|longtable)\}")
+_END_RE = re.compile(r"\\end\{(figure|table|longtable)\}")
+_HEADING_RE = re.compile(r"\\(?:task|appendixsection)\{([^}]*)\}|\\section\*\{(?:\\phantomsection )?([^}]*)\}")
+
+
+def place_in_tex(tex_lines: Sequence[str], line: int) -> str:
+    """Names what line ``line`` (from 1) of a .tex belongs to: the figure or table around it, by its
+    label (``table tab:runs``), else the section it is in (``Task 4c``, ``Appendix B``), else the line."""
+    index = min(max(line, 1), len(tex_lines)) - 1 if tex_lines else -1
+    closed = 0  # floats and tables that ended between ``line`` and the line looked at
+    for start in range(index, -1, -1):
+        if _END_RE.search(tex_lines[start]) and start < index:
+            closed += 1
+            continue
+        begin = _BEGIN_RE.search(tex_lines[start])
+        if begin and closed:
+            closed -= 1
+        elif begin:
+            kind = begin.group(1)
+            for follow in tex_lines[start:]:
+                label = re.search(r"\\label\{([^}]*)\}", follow)
+                if label:
+                    return f"{'figure' if kind == 'figure' else 'table'} {label.group(1)}"
+                if f"\\end{{{kind}}}" in follow:
+                    break
+            return f"the {kind} of line {start + 1}"
+        heading = _HEADING_RE.search(tex_lines[start])
+        if heading:
+            if heading.group(0).startswith("\\task"):
+                return f"Task {heading.group(1)}"
+            if heading.group(0).startswith("\\appendix"):
+                return f"Appendix {heading.group(1)}"
+            return heading.group(2)
+    return f"line {line}"
+
+
+def content_off_the_page(log: str, tex_lines: Sequence[str]) -> str | None:
+    """Returns one line naming the first place where a TeX log says content left the page (a float
+    taller than the page, which LaTeX drops with everything after it, or a box more than
+    :data:`OVERFULL_LIMIT_PT` too wide or too high), or None."""
+    for log_line in log.splitlines():
+        match = _FLOAT_RE.match(log_line)
+        if match:
+            line = int(match.group(2))
+            return (f"{line}: {place_in_tex(tex_lines, line)} is {float(match.group(1)):g}pt taller than the page "
+                    "(LaTeX leaves it and every float after it out of the PDF); expected it to fit on a page")
+        match = _OVERFULL_RE.match(log_line)
+        if match and float(match.group(2)) > OVERFULL_LIMIT_PT:
+            lines = _LINES_RE.search(match.group(3))
+            line = int(lines.group(1) or lines.group(3)) if lines else 0
+            what = "wider than the text" if match.group(1) == "h" else "taller than the page"
+            return (f"{line}: {place_in_tex(tex_lines, line)} is {float(match.group(2)):g}pt {what} "
+                    f"({match.group(0)[:60].strip()}...); expected it to fit, within {OVERFULL_LIMIT_PT:g}pt")
+    return None
+
+
 def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathLike = PDF_PATH, *,
                 aux_dir: str | os.PathLike | None = None, timeout: float = TIMEOUT_SECONDS) -> Compiled:
     """Compiles ``tex_path`` and writes the PDF to ``pdf_path`` atomically.
@@ -191,6 +255,12 @@ def compile_pdf(tex_path: str | os.PathLike = TEX_PATH, pdf_path: str | os.PathL
         try:
             log, built, pages, passes = _run_passes(tools["pdflatex"], tex_path, out_dir, log_path,
                                                     keep_log_beside=aux_dir is None, timeout=timeout)
+            off_the_page = content_off_the_page(log, tex_path.read_text(encoding="utf-8", errors="replace")
+                                                .splitlines())
+            if off_the_page is not None:
+                if aux_dir is None:
+                    write_text(log_path, log)
+                raise PipelineError(f"{tex_path}:{off_the_page} (log: {log_path})")
             write_bytes(pdf_path, built.read_bytes())
         except BaseException:
             if aux_dir is not None:

@@ -56,11 +56,13 @@ def figure_facts(params: Params, root: Path, figures_dir: Path) -> dict[str, dic
     """Returns figure name -> what the templates' ``figure`` macro and the appendix print of it: its
     ``file`` (in the figures directory), print ``width`` (a fraction of the text width,
     :mod:`mnist_report.layout`) and ``label``, and its trace (:func:`mnist_report.tracing.figure_traces`:
-    the ``stage`` that drew it, its ``runs``, the MD5 of its ``png`` and of its ``inputs``).
+    the ``stage`` that drew it, its ``runs``, the MD5 of its ``png`` and of its ``inputs``), and whether
+    its caption names its runs one by one (``runs_listed``, :func:`mnist_report.layout.caption_lists`).
     The names are params.FIGURE_NAMES (letters, digits and ``_``): the file is LaTeX as it is."""
     traces = figure_traces(params, root, figures_dir)
     return {name: {"file": Tex(figure_file(name)), "width": num(layout.print_width(name)),
-                   "label": figure_label(name), **traces[name]} for name in FIGURE_NAMES}
+                   "label": figure_label(name), "runs_listed": layout.caption_lists(traces[name]["runs"]),
+                   **traces[name]} for name in FIGURE_NAMES}
 
 
 def graphics_path(tex_path: Path, figures_dir: Path) -> Tex:
