@@ -107,7 +107,7 @@ BAD_PARAMS = [  # (edit, the start of the one error line)
     (set_key("runs.binary.classes", [2, 2]), "runs.binary.classes = [2, 2]: expected two different digits"),
     (set_key("runs.binary.classes", [2, 10]), "runs.binary.classes = [2, 10]: expected two different digits"),
     (set_key("runs.binary.task", "regression"), "runs.binary.task = 'regression': expected one of binary, softmax"),
-    (set_key("defaults.seed", 0.5), "defaults.seed (in run binary) = 0.5: expected an integer >= 0 (a value of type int)"),
+    (set_key("defaults.seed", 0.5), "defaults.seed (in run binary) = 0.5: expected an integer from 0 to 4294967295 (2**32 - 1) (a value of type int)"),
     (set_key("roles.4b_bottom", "softmax_lambda_7"), "roles.4b_bottom = 'softmax_lambda_7': expected a run"),
     (set_key("report.title", ""), "report.title = '': expected a non-empty string"),
     (set_key("data.timeout_seconds", -1), "data.timeout_seconds = -1: expected a number of seconds"),

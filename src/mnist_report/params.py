@@ -36,6 +36,8 @@ from mnist_report.texts import Source, Text, check_labels
 # --- runs ------------------------------------------------------------------------------------------
 
 Digit = Annotated[StrictInt, Field(ge=0, le=9)]
+#: The seeds np.random.RandomState (the shuffling generator of trainer.py) accepts: 0 <= seed < 2**32.
+SEED_LIMIT = 2**32
 
 
 class Run(Section):
@@ -56,7 +58,7 @@ class Run(Section):
     early_stopping_patience: Annotated[StrictInt, Field(ge=1), Expect("an integer >= 1 (validations)")]
     validations_per_epoch: Annotated[StrictInt, Field(ge=1), Expect("an integer >= 1")]
     l2_lambda: Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False), Expect("a finite number >= 0")]
-    seed: Annotated[StrictInt, Field(ge=0), Expect("an integer >= 0")]
+    seed: Annotated[StrictInt, Field(ge=0, lt=SEED_LIMIT), Expect(f"an integer from 0 to {SEED_LIMIT - 1} (2**32 - 1)")]
 
     def __getitem__(self, key: str) -> Any:
         """``run["l2_lambda"]`` is ``run.l2_lambda``: the facts modules take a run's settings as a

@@ -61,6 +61,7 @@ def figure_facts(params: Params, root: Path, figures_dir: Path) -> dict[str, dic
     The names are params.FIGURE_NAMES (letters, digits and ``_``): the file is LaTeX as it is."""
     traces = figure_traces(params, root, figures_dir)
     return {name: {"file": Tex(figure_file(name)), "width": num(layout.print_width(name)),
+                   "max_height": num(layout.MAX_PRINT_HEIGHT),
                    "label": figure_label(name), "runs_listed": layout.caption_lists(traces[name]["runs"]),
                    **traces[name]} for name in FIGURE_NAMES}
 
