@@ -206,7 +206,11 @@ def test_a_run_name_outside_the_safe_set_is_refused_naming_it(name):
         run_settings(params)
     message = str(error.value)
     shown = name if isinstance(name, str) and name.isprintable() and name.strip() == name != "" else repr(name)
-    assert message.startswith(f"runs.{shown}: not a valid run name; expected 1 to 100 letters, digits, _ or -")
+    if isinstance(name, str):
+        assert message.startswith(f"runs.{shown}: not a valid run name; expected 1 to 100 letters, digits, _ or -")
+    else:  # a key YAML read as a number, a boolean or null: say so, and how to write it
+        assert message.startswith(f"runs.{shown}: not a valid run name; a run name must be text, and YAML reads ")
+        assert "expected it quoted" in message
     assert "\n" not in message
 
 
