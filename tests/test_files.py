@@ -120,3 +120,12 @@ def test_a_write_that_cannot_be_made_is_one_line_naming_the_file(tmp_path):
 
 def test_process_is_alive_tells_a_live_process_from_a_dead_one():
     assert files.process_is_alive(os.getpid()) and not files.process_is_alive(dead_pid())
+
+
+def test_a_process_of_another_user_counts_as_alive(monkeypatch):
+    # os.kill(pid, 0) on another user's process raises PermissionError: it exists, so its temporaries stay.
+    def denied(pid, signal):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(files.os, "kill", denied)
+    assert files.process_is_alive(1)

@@ -343,3 +343,33 @@ def dvc_cache() -> Path:
             if found:
                 return (config.parent / found.group(1)).resolve()
     return ROOT / ".dvc/cache"
+
+
+def test_file_digests_are_of_every_byte_in_blocks_and_errors_name_file_and_stage(tmp_path):
+    big = tmp_path / "big"
+    data = bytes(range(256)) * ((3 << 20) // 256 + 7)  # more than three blocks of 1 MiB, not a multiple
+    big.write_bytes(data)
+    assert tracing.file_digest(big, "md5") == hashlib.md5(data).hexdigest()
+    assert tracing.file_md5(big, "b", "train@x") == hashlib.md5(data).hexdigest()
+    with pytest.raises(PipelineError) as error:
+        tracing.file_md5(tmp_path / "none", "metrics/x.json", "train@x")
+    assert str(error.value) == "metrics/x.json: missing; expected the output of stage train@x (`dvc repro` makes it)"
+    with pytest.raises(PipelineError) as error:
+        tracing.file_md5(tmp_path, "models/", "train@x")  # a directory: IsADirectoryError
+    assert str(error.value) == "models/: cannot read (Is a directory)"
+
+
+def test_figure_traces_read_the_pngs_from_the_folder_given_and_name_each_inputs_run(tmp_path):
+    params = make_repo(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(tmp_path / "report/figures", elsewhere)
+    (elsewhere / "2b_loss.png").write_bytes(b"another png")
+    traces = tracing.figure_traces(params, tmp_path, elsewhere)
+    assert traces["2b_loss"]["png"] == {"path": "report/figures/2b_loss.png", "md5": hashlib.md5(b"another png").hexdigest()}
+    assert [(i["run"], i["stage"]) for i in traces["2e_loss"]["inputs"]] == [
+        ("binary_early_stopping", "train@binary_early_stopping"), ("binary_shuffled", "train@binary_shuffled")]
+    (elsewhere / "3b_loss.png").unlink()
+    with pytest.raises(PipelineError) as error:
+        tracing.figure_traces(params, tmp_path, elsewhere)
+    assert str(error.value) == ("report/figures/3b_loss.png: missing; expected the output of stage figures "
+                                "(`dvc repro` makes it)")
