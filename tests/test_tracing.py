@@ -24,7 +24,7 @@ from mnist_report.errors import PipelineError
 from mnist_report.figure_cache import recipe_digest
 from mnist_report.figures import FIGURE_NAMES, figure_inputs, figure_recipes, input_paths
 from test_figures import PARAMS_YAML, TRAIN_STEPS, make_run
-from test_report import PARAMS, make_repo, rewrite_metric
+from test_report import PARAMS, make_repo, rewrite_metric, unbroken
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "report" / "templates"
@@ -203,7 +203,7 @@ def test_each_caption_ends_with_the_stage_and_the_runs_of_its_roles(tmp_path):
     for name in ("validation.csv", "train.csv"):
         (tmp_path / "metrics/history/softmax_lambda_1" / name).write_bytes(
             (tmp_path / "metrics/history/softmax" / name).read_bytes())
-    figure_captions = [long for short, long in captions(render(tmp_path, params)) if "\\traceline" in long]
+    figure_captions = [long for short, long in captions(unbroken(render(tmp_path, params))) if "\\traceline" in long]
     assert len(figure_captions) == len(FIGURE_NAMES)
     lines = [long[long.index("\\traceline"):] for long in figure_captions]
     sweep = r"\texttt{softmax}, \texttt{softmax\_lambda\_0\_001}, \texttt{softmax\_lambda\_0\_01}, " \
@@ -220,7 +220,9 @@ def test_each_caption_ends_with_the_stage_and_the_runs_of_its_roles(tmp_path):
 
 def appendix_rows(tex: str) -> list[tuple[str, str, str]]:
     """Returns (figure label or "", path, md5) of every row of the appendix's table of figure sources."""
-    table = tex[tex.index(r"\label{tab:figure-sources}"):tex.index(r"\end{longtable}")]
+    tex = unbroken(tex)
+    start = tex.index(r"\label{tab:figure-sources}")
+    table = tex[start:tex.index(r"\end{longtable}", start)]
     table = table[table.index(r"\endfoot"):]
     return [(label or "", path.replace("\\_", "_"), md5) for label, path, md5 in re.findall(
         r"(?:Figure~\\ref\{([^}]*)\})?\s*&\s*(?:\\quad)?\\texttt\{([^}]*)\}\s*&\s*\\texttt\{([0-9a-f]{32})\}", table)]
@@ -340,3 +342,33 @@ def dvc_cache() -> Path:
             if found:
                 return (config.parent / found.group(1)).resolve()
     return ROOT / ".dvc/cache"
+
+
+def test_file_digests_are_of_every_byte_in_blocks_and_errors_name_file_and_stage(tmp_path):
+    big = tmp_path / "big"
+    data = bytes(range(256)) * ((3 << 20) // 256 + 7)  # more than three blocks of 1 MiB, not a multiple
+    big.write_bytes(data)
+    assert tracing.file_digest(big, "md5") == hashlib.md5(data).hexdigest()
+    assert tracing.file_md5(big, "b", "train@x") == hashlib.md5(data).hexdigest()
+    with pytest.raises(PipelineError) as error:
+        tracing.file_md5(tmp_path / "none", "metrics/x.json", "train@x")
+    assert str(error.value) == "metrics/x.json: missing; expected the output of stage train@x (`dvc repro` makes it)"
+    with pytest.raises(PipelineError) as error:
+        tracing.file_md5(tmp_path, "models/", "train@x")  # a directory: IsADirectoryError
+    assert str(error.value) == "models/: cannot read (Is a directory)"
+
+
+def test_figure_traces_read_the_pngs_from_the_folder_given_and_name_each_inputs_run(tmp_path):
+    params = make_repo(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(tmp_path / "report/figures", elsewhere)
+    (elsewhere / "2b_loss.png").write_bytes(b"another png")
+    traces = tracing.figure_traces(params, tmp_path, elsewhere)
+    assert traces["2b_loss"]["png"] == {"path": "report/figures/2b_loss.png", "md5": hashlib.md5(b"another png").hexdigest()}
+    assert [(i["run"], i["stage"]) for i in traces["2e_loss"]["inputs"]] == [
+        ("binary_early_stopping", "train@binary_early_stopping"), ("binary_shuffled", "train@binary_shuffled")]
+    (elsewhere / "3b_loss.png").unlink()
+    with pytest.raises(PipelineError) as error:
+        tracing.figure_traces(params, tmp_path, elsewhere)
+    assert str(error.value) == ("report/figures/3b_loss.png: missing; expected the output of stage figures "
+                                "(`dvc repro` makes it)")

@@ -239,3 +239,34 @@ def test_a_run_takes_its_validations_per_epoch_and_patience_from_params(workdir)
     assert schedule == {"steps_per_epoch": 31, "validation_interval": 15, "early_stopping_patience": 3}
     val_rows = (workdir / "metrics" / "history" / "trial" / "validation.csv").read_text().splitlines()
     assert [int(row.split(",")[0]) for row in val_rows[1:]] == list(range(0, metrics["steps"], 15))
+
+
+def test_outputs_match_the_course_loop_step_for_step(workdir):
+    # An independent reference: benchmarks/baseline.py, the course code's loop, shares nothing with the
+    # core but the data. Training rows are steps 0, 1, 2, ... (the curve starts at the first step, as
+    # the validation curve does); the final train_accuracy is the accuracy on the training set.
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import baseline
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from mnist_report.data import load_splits
+
+    write_params(workdir, shuffle=True, early_stopping=False, seed=7)
+    assert train_stage.main(["trial"]) == 0
+    train, validation = load_splits("binary", (2, 3), REAL_DATA)
+    expected, history = baseline.train(train.X, train.Y, validation.X, validation.Y, task="binary", learning_rate=0.05,
+                                       epochs=2, batch_size=128, shuffle=True, early_stopping=False, seed=7,
+                                       l2_lambda=0.0)
+    metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
+    for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "weight_norm_squared"):
+        assert metrics[key] == pytest.approx(expected[key], rel=1e-10), key
+    assert metrics["train_accuracy"] != pytest.approx(expected["val_accuracy"], rel=1e-6)  # the two sets differ here
+    assert (metrics["steps"], metrics["early_stop_epoch"]) == (expected["steps"], None)
+    rows = np.genfromtxt(workdir / "metrics/history/trial/train.csv", delimiter=",", names=True)
+    assert rows["step"].tolist() == list(range(metrics["steps"]))
+    assert rows["train_loss"] == pytest.approx(history["train_loss"], rel=1e-10)
+    validations = np.genfromtxt(workdir / "metrics/history/trial/validation.csv", delimiter=",", names=True)
+    assert validations["step"].tolist() == list(range(0, metrics["steps"], 6))
+    for column in ("val_loss", "val_accuracy", "train_accuracy"):
+        assert validations[column] == pytest.approx(history[column], rel=1e-10), column

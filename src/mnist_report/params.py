@@ -28,7 +28,7 @@ from mnist_report.data import TRAIN_SIZE  # the largest training set a run can h
 from mnist_report.errors import PipelineError
 from mnist_report.roles import ROLES
 from mnist_report.schema import (
-    PARAMS_FILE, Expect, Section, expected_of, load_params, one_line, refuse_unless, shown, validate,
+    PARAMS_FILE, Expect, Section, expected_of, load_params, one_line, refuse_unless, shown, shown_value, validate,
 )
 from mnist_report.texts import Source, Text, check_labels
 
@@ -36,6 +36,8 @@ from mnist_report.texts import Source, Text, check_labels
 # --- runs ------------------------------------------------------------------------------------------
 
 Digit = Annotated[StrictInt, Field(ge=0, le=9)]
+#: The seeds np.random.RandomState (the shuffling generator of trainer.py) accepts: 0 <= seed < 2**32.
+SEED_LIMIT = 2**32
 
 
 class Run(Section):
@@ -56,7 +58,7 @@ class Run(Section):
     early_stopping_patience: Annotated[StrictInt, Field(ge=1), Expect("an integer >= 1 (validations)")]
     validations_per_epoch: Annotated[StrictInt, Field(ge=1), Expect("an integer >= 1")]
     l2_lambda: Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False), Expect("a finite number >= 0")]
-    seed: Annotated[StrictInt, Field(ge=0), Expect("an integer >= 0")]
+    seed: Annotated[StrictInt, Field(ge=0, lt=SEED_LIMIT), Expect(f"an integer from 0 to {SEED_LIMIT - 1} (2**32 - 1)")]
 
     def __getitem__(self, key: str) -> Any:
         """``run["l2_lambda"]`` is ``run.l2_lambda``: the facts modules take a run's settings as a
@@ -77,6 +79,14 @@ RUN_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}", re.ASCII)
 def check_run_name(name: Any) -> str:
     """Returns ``name`` when it is a valid run name (:data:`RUN_NAME`); raises PipelineError naming
     ``runs.<name>`` otherwise."""
+    if name is None or isinstance(name, (bool, int, float)):
+        # 123:, true:, null: YAML reads an unquoted key as a number, a boolean or null; DVC then makes
+        # no stage of the run and says nothing.
+        spelled = "null" if name is None else str(name).lower() if isinstance(name, bool) else repr(name)
+        kind = ("null" if name is None else "a boolean" if isinstance(name, bool)
+                else "an integer" if isinstance(name, int) else "a number")
+        raise PipelineError(f"runs.{shown(name)}: not a valid run name; a run name must be text, and YAML reads "
+                            f"{spelled} as {kind}; expected it quoted ('{spelled}':) or a name that starts with a letter")
     if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
         raise PipelineError(f"runs.{shown(name)}: not a valid run name; expected 1 to 100 letters, digits, "
                             "_ or - (no '.', '/', space or other character)")
@@ -90,9 +100,9 @@ def _resolve_runs(raw: Any) -> Any:
         return raw
     defaults, runs = raw.get("defaults"), raw.get("runs")
     if not isinstance(defaults, dict):
-        raise PipelineError(f"defaults = {defaults!r}: expected a mapping of run settings")
+        raise PipelineError(f"defaults = {shown_value(defaults)}: expected a mapping of run settings")
     if not isinstance(runs, dict) or not runs:
-        raise PipelineError(f"runs = {runs!r}: expected a mapping of run name to settings")
+        raise PipelineError(f"runs = {shown_value(runs)}: expected a mapping of run name to settings")
     for name in runs:
         check_run_name(name)
     resolved = {name: {**defaults, **own} if isinstance(own, dict) else {**defaults} if own is None else own
@@ -143,7 +153,7 @@ def check_role_names(roles: Any) -> None:
     """Raises PipelineError naming ``roles`` or ``roles.<role>`` unless ``roles`` maps exactly the roles
     of :data:`mnist_report.roles.ROLES` (to anything: :func:`check_roles` checks the runs)."""
     if not isinstance(roles, dict):
-        raise PipelineError(f"roles = {roles!r}: expected a mapping of {', '.join(ROLES)} to run names")
+        raise PipelineError(f"roles = {shown_value(roles)}: expected a mapping of {', '.join(ROLES)} to run names")
     for role in roles:
         if role not in ROLES:
             raise PipelineError(f"roles.{shown(role)}: unknown role; expected one of {', '.join(ROLES)}")
@@ -334,7 +344,7 @@ def data_section(raw: dict[str, Any]) -> tuple[list[str], float]:
     looked at): the download stage's settings, for a caller that has not checked the whole file."""
     data = raw.get("data")
     if not isinstance(data, dict):
-        raise PipelineError(f"data = {data!r}: expected a mapping with sources and timeout_seconds")
+        raise PipelineError(f"data = {shown_value(data)}: expected a mapping with sources and timeout_seconds")
     try:
         checked = Data.model_validate(data)
     except ValidationError as error:
@@ -355,7 +365,7 @@ def check_params(raw: dict[str, Any] | Params, *, mathtext: bool = False) -> Par
     for section in SECTIONS:
         value = raw.get(section)
         if not isinstance(value, dict):
-            raise PipelineError(f"{section} = {value!r}: expected {expected_of(Params, section, value)}")
+            raise PipelineError(f"{section} = {shown_value(value)}: expected {expected_of(Params, section, value)}")
     return validate(Params, raw, mathtext=mathtext)
 
 

@@ -59,12 +59,15 @@ def figure_facts(params: Params, root: Path, pdfs_dir: Path) -> dict[str, dict[s
     the graphics path, and the diff tool, which has only the committed PNGs, the PNG), print ``width`` (a fraction of the text width,
     :mod:`mnist_report.layout`) and ``label``, ``traced`` (whether its caption ends with the grey
     trace line: :func:`provenance_facts`), and its trace (:func:`mnist_report.tracing.figure_traces`:
-    the ``stage`` that drew it, its ``runs``, the MD5 of its ``pdf`` and of its ``inputs``).
+    the ``stage`` that drew it, its ``runs``, the MD5 of its ``pdf`` and of its ``inputs``), and whether
+    its caption names its runs one by one (``runs_listed``, :func:`mnist_report.layout.caption_lists`).
     The names are params.FIGURE_NAMES (letters, digits and ``_``): the file is LaTeX as it is."""
     traces = figure_traces(params, root, pdfs_dir)
     traced = provenance_facts(params.report.provenance)["trace_lines"]
     return {name: {"file": Tex(name), "width": num(layout.print_width(name)),
-                   "label": figure_label(name), "traced": traced, **traces[name]} for name in FIGURE_NAMES}
+                   "max_height": num(layout.MAX_PRINT_HEIGHT),
+                   "label": figure_label(name), "traced": traced, "runs_listed": layout.caption_lists(traces[name]["runs"]),
+                   **traces[name]} for name in FIGURE_NAMES}
 
 
 def provenance_facts(setting: str) -> dict[str, bool]:

@@ -15,6 +15,7 @@ The models of the file and the entry points every stage calls are in :mod:`mnist
 
 from __future__ import annotations
 
+import reprlib
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -58,6 +59,23 @@ def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise PipelineError(f"{path}: expected a mapping of sections, got {type(params).__name__}")
     return params
+
+
+#: How an error line shows a refused value: as ``repr`` shows it, but at most 3 levels deep, 6 items a
+#: list or mapping and :data:`VALUE_CHARACTERS` characters in all, so that a value YAML aliases expand
+#: to millions of nodes (an "alias bomb") still gives a short line, at once.
+_VALUE_REPR = reprlib.Repr()  # (keyword arguments from Python 3.12 on)
+_VALUE_REPR.maxlevel = 3
+_VALUE_REPR.maxtuple = _VALUE_REPR.maxlist = _VALUE_REPR.maxdict = _VALUE_REPR.maxset = 6
+_VALUE_REPR.maxstring = _VALUE_REPR.maxlong = _VALUE_REPR.maxother = 200
+VALUE_CHARACTERS = 300
+
+
+def shown_value(value: Any) -> str:
+    """Returns ``value`` as an error line shows it: its ``repr``, shortened with ``...`` past the
+    limits of :data:`_VALUE_REPR` and :data:`VALUE_CHARACTERS`."""
+    text = _VALUE_REPR.repr(value)
+    return text if len(text) <= VALUE_CHARACTERS else text[:VALUE_CHARACTERS - 3] + "..."
 
 
 def shown(text: Any) -> str:
@@ -208,7 +226,7 @@ def one_line(error: ValidationError, raw: dict[str, Any], model: type[Section], 
     expected = expects[0].of(value) if expects else first["msg"].lower().replace("input should be ", "")
     if kind in _TYPE_NAMES and length == len(loc) and kind != "literal_error" and _TYPE_NAMES[kind] != "mapping":
         expected = f"{expected} (a value of type {_TYPE_NAMES[kind]})" if expects else f"a value of type {_TYPE_NAMES[kind]}"
-    return f"{_where(culprit, raw)} = {value!r}: expected {expected}"
+    return f"{_where(culprit, raw)} = {shown_value(value)}: expected {expected}"
 
 
 def expected_of(model: type[Section], key: str, value: Any) -> str:

@@ -169,7 +169,8 @@ def make_environment(template_dir: str | os.PathLike, number_format: dict[str, i
         "acc": lambda value: latex.percent(value, accuracy_decimals),
         "pp": lambda value: latex.points(value, accuracy_decimals),
         "fixed": latex.fixed, "sci": latex.sci, "num": latex.num, "full": latex.full, "yesno": latex.yesno,
-        "tt": latex.tt, "path": latex.path, "setting": latex.setting, "count": latex.count, "spelled": latex.spelled,
+        "tt": latex.tt, "path": latex.path, "run": latex.run, "setting": latex.setting, "count": latex.count,
+        "spelled": latex.spelled,
         "plural": latex.plural, "epochs": latex.epochs, "listing": latex.listing, "commas": latex.commas,
         "than": latex.than,
     }

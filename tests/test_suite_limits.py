@@ -1,0 +1,33 @@
+"""The suite's per-test time limit (pytest-timeout, pinned in requirements.lock): a test that hangs
+fails within the limit, named, with where it hung, and the other tests go on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_suite_has_a_per_test_time_limit_and_the_lock_pins_its_plugin():
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert 0 < int(options["timeout"]) <= 300 and options["timeout_method"] == "signal"
+    assert "pytest-timeout==2.4.0" in (ROOT / "requirements.lock").read_text().splitlines()
+
+
+def test_a_hanging_test_fails_fast_with_its_name(tmp_path):
+    (tmp_path / "test_hang.py").write_text(
+        "import time\n\n"
+        "def test_that_hangs():\n    time.sleep(60)\n\n"
+        "def test_after_it():\n    assert True\n")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "timeout=2",
+                             "-o", "timeout_method=signal", str(tmp_path / "test_hang.py")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1
+    assert "FAILED test_hang.py::test_that_hangs - Failed: Timeout" in result.stdout, result.stdout
+    assert "time.sleep(60)" in result.stdout and "1 failed, 1 passed" in result.stdout
