@@ -13,8 +13,8 @@ from mnist_report.errors import PipelineError
 from mnist_report.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS
 
 GOOD = {"train_loss": 0.2, "val_loss": 0.25, "train_accuracy": 0.95, "val_accuracy": 0.93, "early_stop_epoch": None,
-        "steps": 31, "weight_norm_squared": 1, "steps_per_epoch": 31, "validation_interval": 6,
-        "early_stopping_patience": 10}
+        "steps": 31, "weight_norm_squared": 1}
+SCHEDULE = {"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10}
 
 
 def metrics_file(tmp_path, **changes):
@@ -24,7 +24,7 @@ def metrics_file(tmp_path, **changes):
 
 
 @pytest.mark.parametrize("changes", [
-    {"steps": 0}, {"early_stop_epoch": 0}, {"early_stop_epoch": 7}, {"steps_per_epoch": 1}, {"validation_interval": 1},
+    {"steps": 0}, {"early_stop_epoch": 0}, {"early_stop_epoch": 7},
     {"train_loss": 3}, {"val_accuracy": 0.0},
 ])
 def test_metrics_at_their_bounds_are_read(tmp_path, changes):
@@ -35,14 +35,25 @@ def test_metrics_at_their_bounds_are_read(tmp_path, changes):
     ("steps", -1, "an integer >= 0"), ("steps", 1.0, "an integer >= 0"), ("steps", True, "an integer >= 0"),
     ("early_stop_epoch", -1, "a 0-based epoch (integer >= 0) or null"),
     ("early_stop_epoch", 2.0, "a 0-based epoch (integer >= 0) or null"),
-    ("steps_per_epoch", 0, "an integer >= 1"), ("early_stopping_patience", 0, "an integer >= 1"),
-    ("validation_interval", 1.5, "an integer >= 1"),
     ("train_loss", "0.2", "a finite number"), ("val_loss", None, "a finite number"), ("val_accuracy", False, "a finite number"),
 ])
 def test_a_metric_of_the_wrong_kind_is_named_with_what_was_expected(tmp_path, key, value, expected):
     with pytest.raises(PipelineError) as error:
         outputs.read_metrics(metrics_file(tmp_path, **{key: value}), "metrics/r.json")
     assert str(error.value) == f"metrics/r.json: {key!r} = {value!r}: expected {expected}"
+
+
+@pytest.mark.parametrize("key, value", [("steps_per_epoch", 0), ("early_stopping_patience", 0),
+                                        ("validation_interval", 1.5)])
+def test_a_schedule_value_of_the_wrong_kind_is_named_with_what_was_expected(tmp_path, key, value):
+    # The schedule a run followed lives in metrics/history/<run>/schedule.json (not a metric).
+    path = tmp_path / "schedule.json"
+    path.write_text(json.dumps(SCHEDULE), encoding="utf-8")
+    assert outputs.read_schedule(path, "s") == SCHEDULE
+    path.write_text(json.dumps({**SCHEDULE, key: value}), encoding="utf-8")
+    with pytest.raises(PipelineError) as error:
+        outputs.read_schedule(path, "metrics/history/r/schedule.json")
+    assert str(error.value) == f"metrics/history/r/schedule.json: {key!r} = {value!r}: expected an integer >= 1"
 
 
 def test_metrics_read_as_utf8_and_refusals_of_the_file(tmp_path, monkeypatch):

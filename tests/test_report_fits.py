@@ -18,7 +18,7 @@ import pytest
 from mnist_report import latex, pdf
 from mnist_report.errors import PipelineError
 from mnist_report.files import write_json, write_text
-from mnist_report.outputs import history_csvs, output_paths
+from mnist_report.outputs import history_csvs, output_paths, split_schedule
 from mnist_report.params import check_params
 from test_report import PARAMS, fake_metrics, make_repo, needs_tex, render_repo
 
@@ -35,6 +35,9 @@ def write_run(root: Path, run: str, metrics: dict, steps: int = 40) -> None:
         np.linspace(0.8, 0.9, len(step)).tolist(), np.linspace(0.8, 0.91, len(step)).tolist())
     write_text(paths["train_history"], train_csv)
     write_text(paths["validation_history"], validation_csv)
+    metrics, schedule = split_schedule(metrics)
+    write_json(paths["schedule"], schedule or {"steps_per_epoch": 31, "validation_interval": 6,
+                                               "early_stopping_patience": 10})
     write_json(paths["metrics"], metrics)
     shutil.copy(root / "models/softmax_lambda_1.npy", paths["weights"])
 

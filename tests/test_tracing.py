@@ -358,17 +358,20 @@ def test_file_digests_are_of_every_byte_in_blocks_and_errors_name_file_and_stage
     assert str(error.value) == "models/: cannot read (Is a directory)"
 
 
-def test_figure_traces_read_the_pngs_from_the_folder_given_and_name_each_inputs_run(tmp_path):
+def test_figure_traces_read_the_pdfs_from_the_folder_given_and_name_each_inputs_run(tmp_path):
     params = make_repo(tmp_path)
     elsewhere = tmp_path / "elsewhere"
-    shutil.copytree(tmp_path / "report/figures", elsewhere)
-    (elsewhere / "2b_loss.png").write_bytes(b"another png")
+    elsewhere.mkdir()
+    for name in FIGURE_NAMES:
+        (elsewhere / f"{name}.pdf").write_bytes(f"%PDF- {name}".encode())
+    (elsewhere / "2b_loss.pdf").write_bytes(b"another pdf")
     traces = tracing.figure_traces(params, tmp_path, elsewhere)
-    assert traces["2b_loss"]["png"] == {"path": "report/figures/2b_loss.png", "md5": hashlib.md5(b"another png").hexdigest()}
+    assert traces["2b_loss"]["pdf"] == {"path": "report/build/figures/2b_loss.pdf",
+                                        "md5": hashlib.md5(b"another pdf").hexdigest()}
     assert [(i["run"], i["stage"]) for i in traces["2e_loss"]["inputs"]] == [
         ("binary_early_stopping", "train@binary_early_stopping"), ("binary_shuffled", "train@binary_shuffled")]
-    (elsewhere / "3b_loss.png").unlink()
+    (elsewhere / "3b_loss.pdf").unlink()
     with pytest.raises(PipelineError) as error:
         tracing.figure_traces(params, tmp_path, elsewhere)
-    assert str(error.value) == ("report/figures/3b_loss.png: missing; expected the output of stage figures "
+    assert str(error.value) == ("report/build/figures/3b_loss.pdf: missing; expected the output of stage figures "
                                 "(`dvc repro` makes it)")

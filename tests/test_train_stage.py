@@ -255,7 +255,7 @@ def test_outputs_match_the_course_loop_step_for_step(workdir):
     write_params(workdir, shuffle=True, early_stopping=False, seed=7)
     assert train_stage.main(["trial"]) == 0
     train, validation = load_splits("binary", (2, 3), REAL_DATA)
-    expected, history = baseline.train(train.X, train.Y, validation.X, validation.Y, task="binary", learning_rate=0.05,
+    expected, history = baseline.train(train.X.as_floats(), train.Y, validation.X.as_floats(), validation.Y, task="binary", learning_rate=0.05,
                                        epochs=2, batch_size=128, shuffle=True, early_stopping=False, seed=7,
                                        l2_lambda=0.0)
     metrics = json.loads((workdir / "metrics" / "trial.json").read_text())
