@@ -269,6 +269,7 @@ def test_y_limits_to_draw_by_hand(values, extent, expected):
 
 # ------------------------------------------------------------------------------- files written
 
+@pytest.mark.slow  # draws every figure (seconds): out of the quick subset
 def test_draw_all_writes_every_figure_as_a_pdf_and_a_png_that_is_not_blank(params, root):
     written = draw_all(params, root)
     assert [path.name for path in written] == [f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("pdf", "png")]
@@ -280,6 +281,7 @@ def test_draw_all_writes_every_figure_as_a_pdf_and_a_png_that_is_not_blank(param
     assert matplotlib.image.imread(written[1]).shape[:2] == (int(3.8 * 72), int(5.0 * 72))  # 273.6 pixels: 273
 
 
+@pytest.mark.slow  # draws every figure (seconds): out of the quick subset
 def test_the_pdfs_are_vectors_in_computer_modern_with_no_date(params, root):
     # The report includes the PDFs: text in the body's typeface (Computer Modern, from which Latin
     # Modern is drawn), embedded as TrueType; curves as paths; nothing that changes run to run.
@@ -296,6 +298,7 @@ def test_the_pdfs_are_vectors_in_computer_modern_with_no_date(params, root):
         assert (images > 0) if name == "4b_weights" else (images == 0), (name, images)
 
 
+@pytest.mark.slow  # draws every figure (seconds): out of the quick subset
 def test_same_inputs_give_the_same_bytes(params, root, tmp_path):
     first = draw_all(params, root, tmp_path / "first")
     second = draw_all(params, root, tmp_path / "second")
@@ -304,6 +307,7 @@ def test_same_inputs_give_the_same_bytes(params, root, tmp_path):
         assert b"matplotlib" not in a.read_bytes()  # no version stamp that would change the bytes
 
 
+@pytest.mark.slow  # draws every figure (seconds): out of the quick subset
 def test_main_draws_from_params_yaml_in_the_working_directory(params, root, monkeypatch, capsys):
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.chdir(root)
@@ -592,6 +596,7 @@ def test_figure_inputs_are_each_figures_runs_in_the_order_shown_and_their_files(
     assert list(figures.figure_inputs(params)) == list(FIGURE_NAMES)
 
 
+@pytest.mark.slow  # draws every figure (seconds): out of the quick subset
 def test_draw_all_writes_into_the_folder_it_is_given_and_keeps_each_png_in_the_cache(params, root):
     written = draw_all(params, root, root / "elsewhere", cache_dir=root / "cache")
     assert written == [root / "elsewhere" / f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("pdf", "png")]

@@ -9,6 +9,8 @@ import time
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -18,6 +20,7 @@ def test_the_suite_has_a_per_test_time_limit_and_the_lock_pins_its_plugin():
     assert "pytest-timeout==2.4.0" in (ROOT / "requirements.lock").read_text().splitlines()
 
 
+@pytest.mark.slow  # draws every figure (seconds): out of the quick subset
 def test_a_hanging_test_fails_fast_with_its_name(tmp_path):
     (tmp_path / "test_hang.py").write_text(
         "import time\n\n"
