@@ -84,30 +84,23 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yields an empty temporary directory beside ``path``; if the block succeeds, ``path`` is replaced
-    by it (removed, then the directory renamed: a kill between the two leaves ``path`` missing, never
-    partial). The temporary directory is named as :func:`atomic_path`'s files are, and cleaned alike."""
+    """Yields an empty temporary directory beside ``path`` (:func:`temporary_directory`); if the
+    block succeeds, ``path`` is replaced by it (removed, then the directory renamed: a kill between
+    the two leaves ``path`` missing, never partial)."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(path)
-        staging = Path(tempfile.mkdtemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=path.parent))
-    except OSError as error:
-        raise PipelineError(f"cannot write {path}: {error.strerror or error}") from error
-    try:
-        yield staging
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp creates 0700
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-        staging.rename(path)
-    except OSError as error:
-        raise PipelineError(f"cannot write {path}: {error.strerror or error}") from error
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with temporary_directory(path) as staging:
+        try:
+            yield staging
+            umask = os.umask(0)
+            os.umask(umask)
+            staging.chmod(0o777 & ~umask)  # mkdtemp creates 0700
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+            staging.rename(path)
+        except OSError as error:
+            raise PipelineError(f"cannot write {path}: {error.strerror or error}") from error
 
 
 @contextlib.contextmanager
