@@ -10,7 +10,7 @@
 # and, at the same time, TeX Live from Debian's packages when pdflatex/pdftotext/latexdiff
 # are missing (for `test`, also Debian's python3-numpy over three BLAS libraries: TEST_PACKAGES);
 # then the offline page of `dvc plots show` (vega, vega-lite, vega-embed at pinned
-# versions, fetched once with npm into .cache/npm: src/mnist_report/plots_page.py). `test` also
+# versions, fetched once with npm into .cache/npm: src/mnist_report/plotting/page.py). `test` also
 # installs Debian's chromium, in which tests/test_plots_page.py opens that page.
 # MNIST_PYTHON=<python> (a command or a path) picks the interpreter, in its own .venv-<X.Y>; by
 # default the newest of python3.13, python3.12, python3.11, python3 that is >= 3.11, in .venv.

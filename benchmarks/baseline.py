@@ -3,7 +3,7 @@
 Written the way the course code is: a Python list of indices shuffled in place each epoch and
 fancy indexing per batch, the loss from ``ln yhat``, a full forward pass (sigmoid or softmax) for
 every accuracy, and the validation set passed forward twice per validation (once for its loss,
-once for its accuracy). It shares nothing with ``mnist_report.models`` or ``mnist_report.trainer``
+once for its accuracy). It shares nothing with ``mnist_report.core.models`` or ``mnist_report.core.sgd``
 beyond the data, so that agreement between the two is evidence, not a tautology.
 
 Conventions (``/work/shared/reference.md``): weights start at zero; batch 128, ``N // 128``

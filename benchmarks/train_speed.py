@@ -28,15 +28,15 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import baseline
 import numpy as np
 from threadpoolctl import threadpool_info
 
-import baseline
-from mnist_report.data import Split, load_splits
-from mnist_report.models import make_model
-from mnist_report.params import run_settings
-from mnist_report.schema import load_params
-from mnist_report.trainer import final_metrics, train
+from mnist_report.config.params import run_settings
+from mnist_report.config.schema import load_params
+from mnist_report.core.models import Split, make_model
+from mnist_report.core.sgd import final_metrics, train
+from mnist_report.mnist.splits import load_splits
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = ("softmax", "binary", "binary_early_stopping", "binary_shuffled")
@@ -45,8 +45,8 @@ TOLERANCE = 1e-10
 STAGE_SCRIPT = """
 import sys, tempfile
 from pathlib import Path
-from mnist_report.params import run_settings
-from mnist_report.schema import load_params
+from mnist_report.config.params import run_settings
+from mnist_report.config.schema import load_params
 from mnist_report.train import run
 name, params, data_dir = sys.argv[1:]
 with tempfile.TemporaryDirectory() as root:

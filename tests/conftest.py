@@ -12,12 +12,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from workflow_project import (
-    Changed, Project, Swept, build_baseline, build_changed, build_swept, built_once, module_scratch, remove_shared,
+    Changed,
+    Project,
+    Swept,
+    build_baseline,
+    build_changed,
+    build_swept,
+    built_once,
+    module_scratch,
+    remove_shared,
     remove_when_done,
 )
-
 
 # Bytecode is written, whatever the environment says: the suite starts a few hundred Python processes
 # (dvc commands, the pipeline's stages), and a venv that uv installed holds no .pyc files. With

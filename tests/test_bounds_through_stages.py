@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_train_stage import workdir, write_params  # noqa: F401  (fixture)
 
 from mnist_report import train as train_stage
-from mnist_report.params import SEED_LIMIT
-from test_train_stage import workdir, write_params  # noqa: F401  (fixture)
+from mnist_report.config.runs import SEED_LIMIT
 
 #: The binary task's training images (2s and 3s of the first 20000): the largest batch it accepts.
 BINARY_TRAIN_SIZE = 4005

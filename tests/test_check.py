@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mnist_report import check
-from mnist_report.schema import shown_value
+from mnist_report.config.schema import shown_value
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "params.yaml").read_text()

@@ -141,3 +141,132 @@ def test_every_stage_that_reads_params_yaml_says_which_sections():
     for name, stage in stages().items():
         if name != "pdf":
             assert stage.get("params"), f"stage {name} declares no params"
+
+
+# --- the layers ------------------------------------------------------------------------------------
+
+#: The package's folders, lowest first: a module may import its own layer's modules and those of
+#: lower layers, never a higher one's nor a sibling's (plotting and reporting are siblings). The
+#: entry points (``python -m mnist_report.<stage>``, the package's top-level modules) may import
+#: every layer, and no other entry point.
+LAYERS: tuple[tuple[str, ...], ...] = (("common",), ("core",), ("mnist",), ("config",), ("plotting", "reporting"),
+                                       ("compare",))
+ENTRY = "entry point"
+
+
+def layer_of(module: str) -> str:
+    """Returns the layer (folder) of project module ``module``, or ENTRY for a top-level module."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and (SRC / PACKAGE / parts[1]).is_dir()) else ENTRY
+
+
+def rank(layer: str) -> int:
+    return next(i for i, names in enumerate(LAYERS) if layer in names) if layer != ENTRY else len(LAYERS)
+
+
+def project_modules(src: Path) -> dict[str, Path]:
+    """Returns module name -> source file of every module of the package under ``src``."""
+    modules = {}
+    for path in sorted((src / PACKAGE).rglob("*.py")):
+        parts = path.relative_to(src).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def import_graph(src: Path) -> dict[str, set[str]]:
+    """Returns module -> the project modules it imports anywhere in its source (under TYPE_CHECKING and
+    inside functions too), packages' ``__init__`` left out (they import nothing)."""
+    modules = project_modules(src)
+    return {name: {other for other in imported_modules(path, name) if other in modules and other != name
+                   and modules[other].name != "__init__.py"}
+            for name, path in modules.items() if path.name != "__init__.py"}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Returns one cycle (a list of modules, the first repeated last) per strongly connected group
+    of more than one module, or of a module importing itself."""
+    found, state = [], {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = "open"
+        for other in sorted(graph.get(module, ())):
+            if state.get(other) == "open":
+                found.append(path[path.index(other):] + [other])
+            elif other not in state:
+                visit(other, path + [other])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    return found
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Returns ``a imports b`` for every import against the layers."""
+    wrong = []
+    for module, imported in sorted(graph.items()):
+        mine = layer_of(module)
+        for other in sorted(imported):
+            theirs = layer_of(other)
+            if theirs == mine and mine != ENTRY:
+                continue
+            if theirs == ENTRY or rank(theirs) >= rank(mine):
+                wrong.append(f"{module} ({mine}) imports {other} ({theirs})")
+    return wrong
+
+
+def test_no_module_imports_against_the_layers_nor_in_a_cycle():
+    graph = import_graph(SRC)
+    assert {layer_of(module) for module in graph} == {name for names in LAYERS for name in names} | {ENTRY}
+    assert not cycles(graph), f"import cycles: {cycles(graph)}"
+    assert not layer_violations(graph), "\n".join(layer_violations(graph))
+
+
+def test_every_module_lives_in_a_layer_folder_and_every_entry_point_is_a_stage_or_command():
+    top = sorted(path.stem for path in (SRC / PACKAGE).glob("*.py") if path.name != "__init__.py")
+    commands = {stage_module(stage).split(".")[1] for stage in stages().values()} | {"check", "diff", "plots_page"}
+    assert set(top) == commands, f"top-level modules that are no entry point: {sorted(set(top) - commands)}"
+    for folder in {name for names in LAYERS for name in names}:
+        assert (SRC / PACKAGE / folder / "__init__.py").read_text().strip(), f"{folder}/__init__.py says what the layer is"
+
+
+def _package(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / PACKAGE / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    for folder in {path.parent for path in (tmp_path / PACKAGE).rglob("*.py")} | {tmp_path / PACKAGE}:
+        (folder / "__init__.py").touch()
+    return tmp_path
+
+
+def test_the_layer_check_finds_a_cycle_even_under_type_checking(tmp_path, monkeypatch):
+    src = _package(tmp_path, {
+        "config/a.py": "from mnist_report.config import b\n",
+        "config/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from mnist_report.config.a import x\n",
+        "core/c.py": "def f():\n    from mnist_report.core import d\n",
+        "core/d.py": "import json\n",
+    })
+    monkeypatch.setattr(sys.modules[__name__], "SRC", src)
+    graph = import_graph(src)
+    assert cycles(graph) == [["mnist_report.config.a", "mnist_report.config.b", "mnist_report.config.a"]]
+    assert not layer_violations(graph)
+
+
+def test_the_layer_check_finds_an_import_upwards_sideways_or_of_an_entry_point(tmp_path, monkeypatch):
+    src = _package(tmp_path, {
+        "core/m.py": "from mnist_report.config.params import Params\n",  # up
+        "plotting/p.py": "from mnist_report.reporting import latex\n",  # sideways
+        "reporting/latex.py": "from mnist_report.core import m\n",  # down: fine
+        "config/params.py": "from mnist_report import train\n",  # an entry point
+        "train.py": "from mnist_report.core import m\nfrom mnist_report import figures\n",  # another entry point
+        "figures.py": "",
+    })
+    monkeypatch.setattr(sys.modules[__name__], "SRC", src)
+    assert layer_violations(import_graph(src)) == [
+        "mnist_report.config.params (config) imports mnist_report.train (entry point)",
+        "mnist_report.core.m (core) imports mnist_report.config.params (config)",
+        "mnist_report.plotting.p (plotting) imports mnist_report.reporting.latex (reporting)",
+        "mnist_report.train (entry point) imports mnist_report.figures (entry point)",
+    ]

@@ -11,11 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_report.data import (
-    IMAGES_MAGIC, LABELS_MAGIC, MNIST_FILES, IdxFile, encode_idx, load_splits, make_split, parse_idx,
-    pre_process_images, verify_idx,
-)
-from mnist_report.errors import PipelineError
+from mnist_report.common.errors import PipelineError
+from mnist_report.mnist.data import IMAGES_MAGIC, LABELS_MAGIC, MNIST_FILES, IdxFile, encode_idx, parse_idx, verify_idx
+from mnist_report.mnist.splits import load_splits, make_split, pre_process_images
 
 REAL_MNIST = Path(__file__).resolve().parents[1] / "data" / "mnist"
 

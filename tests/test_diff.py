@@ -17,10 +17,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from mnist_report.diff import CHANGED_FIGURE, NEW_FIGURE, count_places, figure_changes, figure_key, mark_figures, run_latexdiff
-from mnist_report.revisions import REPORT_TEX, Side, locked_digest
 from workflow_project import NEEDS_PIPELINE_TOOLS, REPO, SWEEP, Project
+
+from mnist_report.compare.markup import (
+    CHANGED_FIGURE,
+    NEW_FIGURE,
+    count_places,
+    figure_changes,
+    figure_key,
+    mark_figures,
+    run_latexdiff,
+)
+from mnist_report.compare.revisions import REPORT_TEX, Side, locked_digest
 
 needs_latexdiff = pytest.mark.skipif(shutil.which("latexdiff") is None, reason="latexdiff not installed")
 

@@ -71,8 +71,9 @@ def test_a_table_waiting_at_an_appendix_heading_lets_the_text_fill_the_page(tmp_
     # The report's preamble (its float macros) with a page of text, a table too tall for what is left
     # of the page, then the next appendix: its text fills the page and the table heads the next one.
     # A hard barrier at the heading (floatbarrier) would end the page half empty (issue: Table 5).
-    from mnist_report import pdf
     from test_report import make_repo, render_repo
+
+    from mnist_report import pdf
 
     tex = render_repo(tmp_path, make_repo(tmp_path))
     preamble = tex[:tex.index(r"\begin{document}")]

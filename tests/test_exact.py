@@ -1,4 +1,4 @@
-"""mnist_report.exact against independent references: mpmath for ``exp``, ``log`` and ``log1p``;
+"""mnist_report.core.exact against independent references: mpmath for ``exp``, ``log`` and ``log1p``;
 Python integers and fractions (exact, then one correct rounding) for the products and sums; the
 argmax of the exact logits for :func:`argmax_rows`. And the properties the same bytes rest on: the
 bits do not depend on the order of the terms, the blocks of rows, the BLAS thread count or the
@@ -17,13 +17,23 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from mnist_report import exact
-from mnist_report.exact import (
-    Inputs, argmax_rows, exact_product, exact_products, exp, log, log1p, one_blas_thread, row_sum, slice_bits, split,
+from mnist_report.core import exact
+from mnist_report.core.exact import (
+    Inputs,
+    argmax_rows,
+    exact_product,
+    exact_products,
+    exp,
+    log,
+    log1p,
+    one_blas_thread,
+    row_sum,
+    slice_bits,
+    split,
     total,
 )
 
-#: The data's own inputs: integers 2p - 255 and the bias 255, over 255 (mnist_report.data).
+#: The data's own inputs: integers 2p - 255 and the bias 255, over 255 (mnist_report.mnist.data).
 BOUND = 255.0
 PRECISION = 120  # bits of mpmath's reference values (>= 100)
 
@@ -539,7 +549,7 @@ def test_one_blas_thread_limits_the_blas_inside_the_block_only():
 
 
 def test_exact_module_names_what_models_import():
-    import mnist_report.models as models
+    import mnist_report.core.models as models
 
     for name in ("Inputs", "argmax_rows", "exp", "log", "log1p", "row_sum", "total"):
         assert getattr(models, name) is getattr(exact, name)
@@ -591,9 +601,8 @@ def test_the_single_precision_bound_holds_and_is_not_loose():
 
 
 def test_validations_keep_a_copy_of_the_weights_and_hand_over_a_full_queue():
-    from mnist_report.data import Split
-    from mnist_report.models import SoftmaxRegression
-    from mnist_report.trainer import History, Validations
+    from mnist_report.core.models import SoftmaxRegression, Split
+    from mnist_report.core.sgd import History, Validations
     rng = np.random.default_rng(1903)
     labels = rng.integers(0, 10, 40)
     split = Split(Inputs(pixel_values(rng, 40, 785), 255, bound=BOUND), np.eye(10)[labels], labels)

@@ -14,10 +14,10 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from mnist_report import facts_runs, facts_task2, facts_task3, facts_task4, latex, reproduction
-from mnist_report.errors import PipelineError
-from mnist_report.published import PUBLISHED
-from mnist_report.roles import ROLES
+from mnist_report.common.errors import PipelineError
+from mnist_report.config.roles import ROLES
+from mnist_report.reporting import facts_runs, facts_task2, facts_task3, facts_task4, latex, reproduction
+from mnist_report.reporting.published import PUBLISHED
 
 FORMAT = {"loss_decimals": 4, "accuracy_decimals": 2}
 SETTINGS = {"task": "binary", "classes": [2, 3], "learning_rate": 0.05, "epochs": 50, "batch_size": 128,

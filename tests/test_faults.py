@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from local_http import Servers, serving
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,7 +99,7 @@ if _spec and _module in getattr(sys, "orig_argv", []):  # `python -m <module>`: 
         raise SystemExit(f"FAULT_KILL: unknown event {_event!r}")
 
 if os.environ.get("FAULT_MNIST_FILES") and "mnist_report.download" in getattr(sys, "orig_argv", []):
-    import mnist_report.data as _data
+    import mnist_report.mnist.data as _data
     _data.MNIST_FILES = tuple(_data.IdxFile(**spec) for spec in json.loads(os.environ["FAULT_MNIST_FILES"]))
 '''
 
@@ -353,7 +352,7 @@ def test_what_killed_writes_leave_is_ignored_by_dvc():
 
 KILLED_MID_WRITE = r'''
 import os, signal, sys
-from mnist_report.files import {opener}
+from mnist_report.common.files import {opener}
 with {opener}(sys.argv[1]) as temporary:
     {write}
     print(temporary, flush=True)
@@ -372,7 +371,7 @@ def killed_mid_write(target: Path, opener: str, write: str) -> Path:
 
 
 def test_a_write_killed_mid_way_leaves_only_a_hidden_temporary_that_the_next_write_removes(tmp_path):
-    from mnist_report.files import write_text
+    from mnist_report.common.files import write_text
     target = tmp_path / "metrics" / "run.json"
     left = killed_mid_write(target, "atomic_path", "temporary.write_text('{\"half\": ')")
     assert not target.exists() and left.parent == target.parent
@@ -388,7 +387,7 @@ def test_a_write_killed_mid_way_leaves_only_a_hidden_temporary_that_the_next_wri
 
 
 def test_a_directory_write_killed_mid_way_leaves_the_old_one_or_none_and_is_cleaned(tmp_path):
-    from mnist_report.files import atomic_directory
+    from mnist_report.common.files import atomic_directory
     target = tmp_path / "data" / "mnist"
     target.mkdir(parents=True)
     (target / "old").write_text("old")

@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
-from mnist_report import figures, layout
-from mnist_report.figures import MAX_SIDE_PIXELS, PRINTED_TYPE_PT
 from test_figures import params, root  # noqa: F401  (fixtures)
 
+from mnist_report import figures
+from mnist_report.config import layout
+from mnist_report.config.figures import PRINT_WIDTH, print_width
+from mnist_report.plotting import recipes
+from mnist_report.plotting.render import MAX_SIDE_PIXELS, PRINTED_TYPE_PT
+
 #: The print width of the figures that share figures.size_inches: 0.66 of the 160-mm text width.
-PRINT_INCHES = layout.PRINT_WIDTH * layout.TEXT_WIDTH_MM / 25.4
+PRINT_INCHES = PRINT_WIDTH * layout.TEXT_WIDTH_MM / 25.4
 
 
 def test_a_figure_prints_at_its_width_or_smaller_when_it_would_be_too_tall():
-    assert layout.print_scale("2b_loss", (5.0, 3.8)) == pytest.approx(PRINT_INCHES / 5.0)
-    assert layout.print_scale("4b_weights", (6.4, 1.6)) == pytest.approx(160 / 25.4 / 6.4)
+    assert layout.print_scale(print_width("2b_loss"), (5.0, 3.8)) == pytest.approx(PRINT_INCHES / 5.0)
+    assert layout.print_scale(print_width("4b_weights"), (6.4, 1.6)) == pytest.approx(160 / 25.4 / 6.4)
     # 5 x 10 inches: 0.42 of the 247-mm text height is 4.08 inches, so it prints at 0.408 of its size.
-    assert layout.print_scale("2b_loss", (5.0, 10.0)) == pytest.approx(0.42 * 247 / 25.4 / 10.0)
+    assert layout.print_scale(print_width("2b_loss"), (5.0, 10.0)) == pytest.approx(0.42 * 247 / 25.4 / 10.0)
 
 
 def run_stage(params: dict, root, monkeypatch, capsys) -> tuple[int, str]:
@@ -74,4 +77,4 @@ def test_values_at_the_bounds_draw(params, root, monkeypatch, capsys, edit):
     params["figures"].update(edit)
     status, err = run_stage(params, root, monkeypatch, capsys)
     assert status == 0, err
-    assert len(list((root / "report/figures").glob("*.png"))) == len(figures.FIGURE_NAMES)
+    assert len(list((root / "report/figures").glob("*.png"))) == len(recipes.FIGURE_NAMES)

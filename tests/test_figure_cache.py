@@ -11,9 +11,12 @@ import itertools
 import numpy as np
 import pytest
 
-from mnist_report import figure_cache
-from mnist_report.figures import Recipe
-from mnist_report.plots import Curve, steps_figure, weights_figure
+from mnist_report.config.params import check_params
+from mnist_report.plotting import cache as figure_cache
+from mnist_report.plotting import recipes, render
+from mnist_report.plotting.drawings import Curve, steps_figure, weights_figure
+from mnist_report.plotting.recipes import Recipe
+from mnist_report.plotting.render import DRAWING_CODE
 
 
 def fed(value) -> str:
@@ -69,13 +72,13 @@ def test_a_value_of_an_unknown_type_is_refused_not_guessed():
 
 def test_the_recipe_digest_covers_the_drawing_its_arguments_the_dpi_and_the_font_size():
     recipe = Recipe(steps_figure, {"x_label": "a", "curves": [Curve("a", STEPS, STEPS * 1.0)]})
-    digest = figure_cache.recipe_digest(recipe, 40, 12)
+    digest = figure_cache.recipe_digest(recipe, 40, 12, DRAWING_CODE)
     assert len(digest) == 64 and int(digest, 16) >= 0
-    assert figure_cache.recipe_digest(Recipe(steps_figure, dict(recipe.arguments)), 40, 12) == digest
-    assert figure_cache.recipe_digest(Recipe(weights_figure, recipe.arguments), 40, 12) != digest
-    assert figure_cache.recipe_digest(Recipe(steps_figure, {**recipe.arguments, "x_label": "b"}), 40, 12) != digest
-    assert figure_cache.recipe_digest(recipe, 41, 12) != digest
-    assert figure_cache.recipe_digest(recipe, 40, 12.5) != digest
+    assert figure_cache.recipe_digest(Recipe(steps_figure, dict(recipe.arguments)), 40, 12, DRAWING_CODE) == digest
+    assert figure_cache.recipe_digest(Recipe(weights_figure, recipe.arguments), 40, 12, DRAWING_CODE) != digest
+    assert figure_cache.recipe_digest(Recipe(steps_figure, {**recipe.arguments, "x_label": "b"}), 40, 12, DRAWING_CODE) != digest
+    assert figure_cache.recipe_digest(recipe, 41, 12, DRAWING_CODE) != digest
+    assert figure_cache.recipe_digest(recipe, 40, 12.5, DRAWING_CODE) != digest
 
 
 def test_a_stored_png_is_found_by_its_name_and_digest_only(tmp_path):
@@ -155,17 +158,15 @@ def test_an_old_entry_removed_meanwhile_by_another_run_does_not_stop_the_store(t
 
 from test_figures import TRAIN_STEPS, make_run, params, root  # noqa: E402, F401  (the synthetic runs)
 
-from mnist_report import figures  # noqa: E402
-
 
 @pytest.fixture
 def stubbed(monkeypatch):
-    from mnist_report import plots
+    from mnist_report.plotting import drawings as plots
 
-    monkeypatch.setattr(figures.Recipe, "figure", lambda recipe: recipe)
+    monkeypatch.setattr(recipes.Recipe, "figure", lambda recipe: recipe)
     monkeypatch.setattr(plots, "render_png", lambda recipe, dpi: f"{dpi}:".encode()
-                        + figure_cache.recipe_digest(recipe, 0, 0.0).encode())
-    monkeypatch.setattr(plots, "render_pdf", lambda recipe: b"pdf:" + figure_cache.recipe_digest(recipe, 0, 0.0).encode())
+                        + figure_cache.recipe_digest(recipe, 0, 0.0, DRAWING_CODE).encode())
+    monkeypatch.setattr(plots, "render_pdf", lambda recipe: b"pdf:" + figure_cache.recipe_digest(recipe, 0, 0.0, DRAWING_CODE).encode())
 
 
 def both(folder, names):
@@ -175,27 +176,27 @@ def both(folder, names):
 
 def test_the_stage_draws_what_the_cache_lacks_and_copies_the_rest(params, root, stubbed):
     cache, out = root / "cache", root / "out"
-    written, drawn = figures.draw_figures(params, root, out, cache_dir=cache)
-    assert drawn == list(figures.FIGURE_NAMES) and written == both(out, figures.FIGURE_NAMES)
+    written, drawn = render.draw_figures(check_params(params, mathtext=True), root, out, cache_dir=cache)
+    assert drawn == list(recipes.FIGURE_NAMES) and written == both(out, recipes.FIGURE_NAMES)
     first = {path.name: path.read_bytes() for path in written}
     assert sorted(p.name.split("-")[0] + p.suffix for p in cache.iterdir()) == sorted(
-        name + kind for name in figures.FIGURE_NAMES for kind in (".pdf", ".png"))
-    assert figures.draw_figures(params, root, root / "again", cache_dir=cache)[1] == []
+        name + kind for name in recipes.FIGURE_NAMES for kind in (".pdf", ".png"))
+    assert render.draw_figures(check_params(params, mathtext=True), root, root / "again", cache_dir=cache)[1] == []
     assert {path.name: path.read_bytes() for path in (root / "again").iterdir()} == first
     # A run's new history: the figures that show it are redrawn, the others copied.
     make_run(root, "binary_shuffled", TRAIN_STEPS["binary_shuffled"], offset=0.5)
-    assert figures.draw_figures(params, root, out, cache_dir=cache)[1] == ["2e_loss", "2e_accuracy"]
+    assert render.draw_figures(check_params(params, mathtext=True), root, out, cache_dir=cache)[1] == ["2e_loss", "2e_accuracy"]
     # dpi and font size are part of every figure's digest.
     params["figures"]["dpi"] += 1
-    assert figures.draw_figures(params, root, out, cache_dir=cache)[1] == list(figures.FIGURE_NAMES)
+    assert render.draw_figures(check_params(params, mathtext=True), root, out, cache_dir=cache)[1] == list(recipes.FIGURE_NAMES)
     params["figures"]["font_size"] += 1
-    assert figures.draw_figures(params, root, out, cache_dir=cache)[1] == list(figures.FIGURE_NAMES)
-    assert figures.draw_figures(params, root, out, cache_dir=cache)[1] == []
+    assert render.draw_figures(check_params(params, mathtext=True), root, out, cache_dir=cache)[1] == list(recipes.FIGURE_NAMES)
+    assert render.draw_figures(check_params(params, mathtext=True), root, out, cache_dir=cache)[1] == []
 
 
 def test_without_a_cache_every_figure_is_drawn_and_nothing_kept(params, root, stubbed):
-    written, drawn = figures.draw_figures(params, root)
-    assert drawn == list(figures.FIGURE_NAMES)
-    assert written == [root / folder / f"{n}.{kind}" for n in figures.FIGURE_NAMES
+    written, drawn = render.draw_figures(check_params(params, mathtext=True), root)
+    assert drawn == list(recipes.FIGURE_NAMES)
+    assert written == [root / folder / f"{n}.{kind}" for n in recipes.FIGURE_NAMES
                        for folder, kind in (("report/build/figures", "pdf"), ("report/figures", "png"))]
     assert not (root / ".cache").exists()

@@ -4,8 +4,8 @@ byte-for-byte reproducible. Synthetic runs only, written under ``tmp_path``."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +15,17 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_report import plots
 from mnist_report import figures
-from mnist_report.errors import PipelineError
-from mnist_report.figures import FIGURE_NAMES, build_figures, draw_all, input_paths
-from mnist_report.plots import block_mean_std
-from mnist_report.outputs import output_paths
+from mnist_report.common.errors import PipelineError
+from mnist_report.common.outputs import output_paths
+from mnist_report.config import figures as registry
+from mnist_report.config.figures import FIGURE_NAMES, input_paths, print_width
+from mnist_report.config.params import check_params
+from mnist_report.plotting import drawings as plots
+from mnist_report.plotting import recipes
+from mnist_report.plotting.drawings import block_mean_std
+from mnist_report.plotting.recipes import build_figures
+from mnist_report.plotting.render import draw_figures
 
 PARAMS_YAML = r"""
 defaults: {task: softmax, classes: [2, 3], learning_rate: 0.01, epochs: 2, batch_size: 128,
@@ -124,7 +129,7 @@ def test_block_mean_std_by_hand_drops_the_partial_block_and_plots_at_the_middle_
 
 
 def test_training_loss_is_block_means_with_a_one_std_band_and_validation_is_raw(params, root):
-    figure = build_figures(params, root)["2b_loss"]
+    figure = build_figures(check_params(params, mathtext=True), root)["2b_loss"]
     train, validation = read(root, "binary", "train"), read(root, "binary", "validation")
     blocks = train["train_loss"][:40].reshape(4, 10)  # 47 steps: four blocks, 7 dropped
     x, y = line_data(figure, 0)
@@ -143,7 +148,7 @@ def test_training_loss_is_block_means_with_a_one_std_band_and_validation_is_raw(
 
 
 def test_accuracy_figures_plot_the_validation_history_columns(params, root):
-    drawn = build_figures(params, root)
+    drawn = build_figures(check_params(params, mathtext=True), root)
     for name, run, ylim in [("2b_accuracy", "binary", (0.75, 0.95)),
                             ("3c_accuracy", "softmax", (0.8, 0.95))]:
         validation = read(root, run, "validation")
@@ -157,7 +162,7 @@ def test_accuracy_figures_plot_the_validation_history_columns(params, root):
 
 
 def test_2e_compares_the_unshuffled_and_shuffled_runs_in_that_order(params, root):
-    drawn = build_figures(params, root)
+    drawn = build_figures(check_params(params, mathtext=True), root)
     for index, run in enumerate(["binary_early_stopping", "binary_shuffled"]):
         train, validation = read(root, run, "train"), read(root, run, "validation")
         x, y = line_data(drawn["2e_loss"], index)
@@ -169,7 +174,7 @@ def test_2e_compares_the_unshuffled_and_shuffled_runs_in_that_order(params, root
 
 
 def test_4b_shows_lambda_0_over_lambda_1_as_ten_28x28_tiles_in_digit_order(params, root):
-    figure = build_figures(params, root)["4b_weights"]
+    figure = build_figures(check_params(params, mathtext=True), root)["4b_weights"]
     for row, run in enumerate(["softmax", "softmax_lambda_1"]):
         weights = np.load(root / "models" / f"{run}.npy")
         for digit in range(10):
@@ -183,7 +188,7 @@ def test_4b_shows_lambda_0_over_lambda_1_as_ten_28x28_tiles_in_digit_order(param
 
 
 def test_4c_and_4e_draw_every_softmax_run_by_increasing_lambda(params, root):
-    drawn = build_figures(params, root)
+    drawn = build_figures(check_params(params, mathtext=True), root)
     runs = sorted(LAMBDAS, key=LAMBDAS.get)
     assert legend_texts(drawn["4c_val_accuracy"]) == ["lambda = 0", "lambda = 0.1", "lambda = 1"]
     for index, run in enumerate(runs):
@@ -209,10 +214,10 @@ def test_4c_and_4e_draw_every_softmax_run_by_increasing_lambda(params, root):
 def test_a_new_lambda_run_in_params_adds_a_curve_and_a_point(params, root):
     params["runs"]["softmax_lambda_0_01"] = {"l2_lambda": 0.01}
     make_run(root, "softmax_lambda_0_01", 30, offset=0.5)
-    drawn = build_figures(params, root)
+    drawn = build_figures(check_params(params, mathtext=True), root)
     assert len(drawn["4c_val_accuracy"].axes[0].get_lines()) == 4
     np.testing.assert_allclose(line_data(drawn["4e_weight_norm"], 0)[0], [0.01, 0.1, 1.0])
-    assert output_paths("softmax_lambda_0_01")["metrics"] in input_paths(params)
+    assert output_paths("softmax_lambda_0_01")["metrics"] in input_paths(check_params(params, mathtext=True))
 
 
 # --------------------------------------------------------------------------------- y limits
@@ -234,7 +239,7 @@ def test_limits_that_would_hide_the_losses_are_widened_to_show_all_of_them_and_s
     val_loss = 3000 + 10 * np.arange(7.0)
     write_losses(root, "softmax", train_loss, val_loss)
     capsys.readouterr()
-    figure = build_figures(params, root)["3b_loss"]
+    figure = build_figures(check_params(params, mathtext=True), root)["3b_loss"]
     blocks = train_loss.reshape(4, 10)
     lowest = (blocks.mean(axis=1) - blocks.std(axis=1)).min()  # the band's lower edge
     low, high = figure.axes[0].get_ylim()
@@ -251,7 +256,7 @@ def test_limits_that_hold_the_data_are_drawn_as_configured_and_silently(params, 
     train_loss[:10] = 0.7
     write_losses(root, "binary", train_loss, np.r_[0.69, 0.1 + 0.01 * np.arange(7)])
     capsys.readouterr()
-    drawn = build_figures(params, root)
+    drawn = build_figures(check_params(params, mathtext=True), root)
     assert drawn["2b_loss"].axes[0].get_ylim() == (0, 0.2)
     assert drawn["3c_accuracy"].axes[0].get_ylim() == (0.8, 0.95)
     assert capsys.readouterr().out == ""
@@ -316,12 +321,12 @@ def test_main_draws_from_params_yaml_in_the_working_directory(params, root, monk
     assert sorted(path.name for path in (root / "report/build/figures").iterdir()) == sorted(
         f"{name}.pdf" for name in FIGURE_NAMES)
     assert figures.main(["--list-deps"]) == 0
-    listed = capsys.readouterr().out.splitlines()[-len(input_paths(params)):]
-    assert listed == [str(path) for path in input_paths(params)]
+    listed = capsys.readouterr().out.splitlines()[-len(input_paths(check_params(params, mathtext=True))):]
+    assert listed == [str(path) for path in input_paths(check_params(params, mathtext=True))]
 
 
 def test_input_paths_are_exactly_the_files_the_stage_reads(params):
-    assert [str(path) for path in input_paths(params)] == [
+    assert [str(path) for path in input_paths(check_params(params, mathtext=True))] == [
         f"metrics/history/{run}/{name}.csv"
         for run in ["binary", "binary_early_stopping", "binary_shuffled", "softmax"]
         for name in ["train", "validation"]
@@ -363,12 +368,12 @@ def test_malformed_weights_or_metrics_name_the_run_and_the_file(params, root):
     np.save(root / "models/softmax_lambda_1.npy", np.zeros((785, 1)))
     with pytest.raises(PipelineError,
                        match=r"^run softmax_lambda_1: models/softmax_lambda_1.npy: .*\(785, 1\)"):
-        build_figures(params, root)
+        build_figures(check_params(params, mathtext=True), root)
     make_run(root, "softmax_lambda_1", 22, offset=0.04)
     (root / "metrics/softmax_lambda_0_1.json").write_text('{"steps": 3}')
     with pytest.raises(PipelineError, match=r"^run softmax_lambda_0_1: metrics/softmax_lambda_0_1.json: "
                                             r"missing 'train_loss'"):
-        build_figures(params, root)
+        build_figures(check_params(params, mathtext=True), root)
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -390,7 +395,7 @@ def test_malformed_weights_or_metrics_name_the_run_and_the_file(params, root):
 def test_bad_figures_params_name_the_key_the_value_and_what_was_expected(params, root, edit, message):
     edit(params)
     with pytest.raises(PipelineError) as error:
-        build_figures(params, root)
+        build_figures(check_params(params, mathtext=True), root)
     assert str(error.value).startswith(message)
 
 
@@ -408,28 +413,28 @@ REPOSITORY = Path(__file__).parents[1]
 
 def test_the_repository_params_have_a_valid_figures_section():
     params = yaml.safe_load((REPOSITORY / "params.yaml").read_text())
-    assert input_paths(params)  # checks the section and the lambda sweep
+    assert input_paths(check_params(params, mathtext=True))  # checks the section and the lambda sweep
 
 
 def test_softmax_runs_that_differ_in_more_than_lambda_are_still_drawn(params, root):
     # An experiment on one softmax run (dvc exp run -S runs.softmax.learning_rate=...) must not stop
     # the figures: every softmax run is drawn, by lambda.
     params["runs"]["softmax"]["learning_rate"] = 0.02
-    drawn = build_figures(params, root)
+    drawn = build_figures(check_params(params, mathtext=True), root)
     assert legend_texts(drawn["4c_val_accuracy"]) == ["lambda = 0", "lambda = 0.1", "lambda = 1"]
 
 
 def test_two_runs_with_one_lambda_are_told_apart_by_name(params, root):
     params["runs"]["softmax_again"] = {"seed": 1}
     make_run(root, "softmax_again", steps=40, offset=0.003)
-    drawn = build_figures(params, root)
+    drawn = build_figures(check_params(params, mathtext=True), root)
     assert legend_texts(drawn["4c_val_accuracy"]) == [
         "lambda = 0 (softmax)", "lambda = 0 (softmax_again)", "lambda = 0.1", "lambda = 1"]
 
 
 def test_3b_and_3c_draw_the_run_of_role_3b_not_that_of_4b_top(params, root):
     params["roles"]["3b"] = "softmax_lambda_0_1"  # 4b_top stays softmax: the two roles differ
-    drawn = build_figures(params, root)
+    drawn = build_figures(check_params(params, mathtext=True), root)
     validation = read(root, "softmax_lambda_0_1", "validation")
     train = read(root, "softmax_lambda_0_1", "train")
     x, y = line_data(drawn["3b_loss"], 0)
@@ -446,14 +451,14 @@ def test_3b_and_3c_draw_the_run_of_role_3b_not_that_of_4b_top(params, root):
 
 def test_printed_at_their_layout_width_the_figures_type_is_about_that_of_the_text():
     # The figures stage draws at figures.size_inches; the templates print each figure at
-    # layout.print_width of the text width. Together they must give type near the text's 11 pt: from
+    # print_width (the registry) of the text width. Together they must give type near the text's 11 pt: from
     # 9 pt (the size of a caption) to 12 pt (4b, at the full width, prints at 11.8), never 7 or 14.
-    from mnist_report import layout
+    from mnist_report.config import layout
 
     settings = yaml.safe_load((REPOSITORY / "params.yaml").read_text())["figures"]
     for name in FIGURE_NAMES:
         width_inches = settings.get(name, {}).get("size_inches", settings["size_inches"])[0]
-        printed_inches = layout.print_width(name) * layout.TEXT_WIDTH_MM / 25.4
+        printed_inches = print_width(name) * layout.TEXT_WIDTH_MM / 25.4
         printed_points = settings["font_size"] * printed_inches / width_inches
         assert 9 <= printed_points <= 12, f"{name}: its type prints at {printed_points:.1f} pt"
 
@@ -461,10 +466,16 @@ def test_printed_at_their_layout_width_the_figures_type_is_about_that_of_the_tex
 # ------------------------------------------------------------- drawing details, by hand (mutation tests)
 
 from matplotlib import rc_context  # noqa: E402  (kept with the tests below, so that merges stay clean)
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+
+
+def draw_all(params, root, out_dir=None, **options):
+    """Draws every figure of ``params`` (checked here) under ``root``; returns the paths written."""
+    return draw_figures(check_params(params, mathtext=True), root, out_dir, **options)[0]
+
 
 def test_4e_by_hand_points_for_positive_lambdas_and_a_dashed_c1_line_for_each_unpenalised_run():
     with plots.figure_style(12):
@@ -511,7 +522,7 @@ def test_read_weight_norm_refuses_by_run_file_and_value(tmp_path, content, compl
     if content is not None:
         (tmp_path / "metrics/r.json").write_text(content)
     with pytest.raises(PipelineError) as refusal:
-        figures.read_weight_norm(tmp_path, "r")
+        recipes.read_weight_norm(tmp_path, "r")
     assert str(refusal.value).startswith(complaint)
 
 
@@ -519,7 +530,7 @@ def test_read_weight_norm_refuses_by_run_file_and_value(tmp_path, content, compl
 def test_read_weight_norm_takes_any_finite_number_from_zero(tmp_path, norm):
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics/r.json").write_text(json.dumps(metrics_of(weight_norm_squared=norm)))
-    assert figures.read_weight_norm(tmp_path, "r") == norm
+    assert recipes.read_weight_norm(tmp_path, "r") == norm
 
 
 def test_4b_with_one_row_at_its_size_and_constrained():
@@ -556,7 +567,7 @@ def test_block_means_are_taken_in_double_precision():
 
 def test_a_label_with_an_unknown_field_lists_the_fields_it_may_use():
     with pytest.raises(PipelineError) as refusal:
-        figures._label("lambda = {lam}", "figures.x.legend", l2_lambda=0.1, run="r")
+        recipes._label("lambda = {lam}", "figures.x.legend", l2_lambda=0.1, run="r")
     assert str(refusal.value).endswith("expected fields among l2_lambda, run (double literal braces)")
 
 
@@ -577,7 +588,7 @@ def test_figure_inputs_are_each_figures_runs_in_the_order_shown_and_their_files(
     def history(run, *names):
         return [Path(f"metrics/history/{run}/{name}.csv") for name in names]
 
-    assert figures.figure_inputs(params) == {
+    assert registry.figure_inputs(check_params(params, mathtext=True)) == {
         "2b_loss": {"binary": history("binary", "train", "validation")},
         "2b_accuracy": {"binary": history("binary", "validation")},
         "2e_loss": {"binary_early_stopping": history("binary_early_stopping", "train"),
@@ -593,7 +604,7 @@ def test_figure_inputs_are_each_figures_runs_in_the_order_shown_and_their_files(
         "4e_weight_norm": {run: [Path(f"metrics/{run}.json")]
                            for run in ["softmax", "softmax_lambda_0_1", "softmax_lambda_1"]},
     }
-    assert list(figures.figure_inputs(params)) == list(FIGURE_NAMES)
+    assert list(registry.figure_inputs(check_params(params, mathtext=True))) == list(FIGURE_NAMES)
 
 
 @pytest.mark.slow  # draws every figure (seconds): out of the quick subset
@@ -690,12 +701,12 @@ def test_steps_figure_without_limits_scales_to_the_data_and_with_hiding_limits_n
 def test_a_missing_training_history_names_the_run_and_the_file(params, root):
     (root / "metrics/history/binary_shuffled/train.csv").unlink()
     with pytest.raises(PipelineError, match=r"^run binary_shuffled: metrics/history/binary_shuffled/train\.csv: "):
-        figures.figure_recipes(params, root)
+        recipes.figure_recipes(check_params(params, mathtext=True), root)
 
 
 def test_step_figures_y_labels_and_legends_are_those_of_their_params(params, root):
     # Recipes only (nothing drawn): each step figure's labels, as PARAMS_YAML says.
-    recipes = figures.figure_recipes(params, root)
+    by_name = recipes.figure_recipes(check_params(params, mathtext=True), root)
     expected = {
         "2b_loss": ("Loss", ["Training loss (mean $\\pm$ std of 10 steps)", "Validation loss"]),
         "2b_accuracy": ("Accuracy", ["Training accuracy", "Validation accuracy"]),
@@ -706,7 +717,7 @@ def test_step_figures_y_labels_and_legends_are_those_of_their_params(params, roo
         "4c_val_accuracy": ("Validation accuracy", ["lambda = 0", "lambda = 0.1", "lambda = 1"]),
     }
     for name, (y_label, legend) in expected.items():
-        arguments = recipes[name].arguments
+        arguments = by_name[name].arguments
         assert arguments["y_label"] == y_label and arguments["x_label"] == "Number of Training Steps", name
         assert [curve.label for curve in arguments["curves"]] == legend, name
         assert arguments["name"] == name and arguments["size_inches"] == (5.0, 3.8)
@@ -715,9 +726,9 @@ def test_step_figures_y_labels_and_legends_are_those_of_their_params(params, roo
 def test_per_run_labels_are_filled_with_each_runs_name_and_lambda(params, root):
     params["figures"]["4b_weights"]["row_label"] = "{run}: {l2_lambda:g}"
     params["figures"]["4c_val_accuracy"]["legend"] = "{run} ({l2_lambda:g})"
-    recipes = figures.figure_recipes(params, root)
-    assert [label for label, _ in recipes["4b_weights"].arguments["rows"]] == ["softmax: 0", "softmax_lambda_1: 1"]
-    assert [curve.label for curve in recipes["4c_val_accuracy"].arguments["curves"]] == [
+    by_name = recipes.figure_recipes(check_params(params, mathtext=True), root)
+    assert [label for label, _ in by_name["4b_weights"].arguments["rows"]] == ["softmax: 0", "softmax_lambda_1: 1"]
+    assert [curve.label for curve in by_name["4c_val_accuracy"].arguments["curves"]] == [
         "softmax (0)", "softmax_lambda_0_1 (0.1)", "softmax_lambda_1 (1)"]
 
 
@@ -725,14 +736,14 @@ def test_4c_cycles_four_line_styles_by_increasing_lambda(params, root):
     for i, (run, l2_lambda) in enumerate([("softmax_lambda_0_01", 0.01), ("softmax_lambda_0_001", 0.001)]):
         params["runs"][run] = {"l2_lambda": l2_lambda}
         make_run(root, run, 30, offset=0.5 + i / 100)
-    curves = figures.figure_recipes(params, root)["4c_val_accuracy"].arguments["curves"]
+    curves = recipes.figure_recipes(check_params(params, mathtext=True), root)["4c_val_accuracy"].arguments["curves"]
     assert [curve.label for curve in curves] == [
         "lambda = 0", "lambda = 0.001", "lambda = 0.01", "lambda = 0.1", "lambda = 1"]
     assert [curve.linestyle for curve in curves] == ["-", "--", "-.", ":", "-"]
 
 
 def test_4e_recipe_has_its_labels_scale_legend_and_each_runs_norm_by_increasing_lambda(params, root):
-    arguments = figures.figure_recipes(params, root)["4e_weight_norm"].arguments
+    arguments = recipes.figure_recipes(check_params(params, mathtext=True), root)["4e_weight_norm"].arguments
     # make_run writes weight_norm_squared = 10 * (1 - offset): offsets 0.03, 0.04, 0.05 for these runs.
     assert arguments == {"l2_lambdas": [0.0, 0.1, 1.0], "weight_norms": [pytest.approx(9.7), pytest.approx(9.6),
                                                                         pytest.approx(9.5)],
@@ -743,7 +754,7 @@ def test_4e_recipe_has_its_labels_scale_legend_and_each_runs_norm_by_increasing_
 def test_the_stage_parses_the_labels_mathematics_before_reading_any_run(params, root):
     params["figures"]["2b_loss"]["y_label"] = "$\\frac{1$"
     with pytest.raises(PipelineError, match=r"^figures\.2b_loss\.y_label = '\$\\\\frac\{1\$': matplotlib cannot draw"):
-        figures.figure_recipes(params, root / "no-runs-here")
+        recipes.figure_recipes(check_params(params, mathtext=True), root / "no-runs-here")
 
 
 def test_4b_digit_titles_sit_3_points_above_in_the_text_size_and_row_labels_read_level_at_the_left():
@@ -807,7 +818,7 @@ def test_the_widened_limits_line_is_out_at_once_even_if_the_stage_dies_right_aft
     plots.steps_figure(curves, x_label="s", y_label="loss", y_limits=[0, 1], size_inches=[4.0, 3.0])
     line = capsys.readouterr().out
     assert line.startswith("figures: loss: most of a curve lies outside y_limits [0, 1]")
-    code = ("import os, numpy as np; from mnist_report import plots; plots.steps_figure([plots.Curve('c', "
+    code = ("import os, numpy as np; from mnist_report.plotting import drawings; drawings.steps_figure([drawings.Curve('c', "
             "np.array([0, 1, 2]), np.array([10.0, 20.0, 30.0]))], x_label='s', y_label='loss', y_limits=[0, 1], "
             "size_inches=[4.0, 3.0]); os._exit(0)")
     env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}  # as a user runs it
@@ -829,7 +840,7 @@ def test_the_widened_limits_line_is_out_at_once_even_if_the_stage_dies_right_aft
 ])
 def test_read_schedule_refuses_by_file_key_and_value(tmp_path, content, complaint):
     # The schedule a run followed (its own file, not a metric): lengths, so at least 1.
-    from mnist_report import outputs
+    from mnist_report.common import outputs
     if content is not None:
         (tmp_path / "s.json").write_text(content)
     with pytest.raises(PipelineError) as refusal:
@@ -838,7 +849,7 @@ def test_read_schedule_refuses_by_file_key_and_value(tmp_path, content, complain
 
 
 def test_split_schedule_keeps_metrics_and_schedule_apart_and_refuses_an_unknown_key():
-    from mnist_report import outputs
+    from mnist_report.common import outputs
     values = {"val_loss": 0.3, "steps": 31, "steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10}
     assert outputs.split_schedule(values) == ({"val_loss": 0.3, "steps": 31},
                                               {"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 10})

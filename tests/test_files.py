@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from mnist_report import files
-from mnist_report.errors import PipelineError
+from mnist_report.common import files
+from mnist_report.common.errors import PipelineError
 
 
 @pytest.fixture(params=[0o022, 0o027, 0o002])

@@ -12,18 +12,26 @@ import json
 import shutil
 from pathlib import Path
 
+import jinja2
 import numpy as np
 import pytest
 import yaml
-
-import jinja2
-
-from mnist_report import figure_cache, latex, plots, report, templates
-from mnist_report import figures
-from mnist_report.figures import FIGURE_NAMES, draw_all, draw_figures
-
-from test_report import TEMPLATES, make_repo
 from test_figures import PARAMS_YAML, TRAIN_STEPS, make_run, params, root  # noqa: F401  (the synthetic runs and their params)
+from test_report import TEMPLATES, make_repo
+
+from mnist_report import figures
+from mnist_report.config.figures import FIGURE_NAMES
+from mnist_report.config.params import check_params
+from mnist_report.plotting import cache as figure_cache
+from mnist_report.plotting import drawings as plots
+from mnist_report.plotting import recipes
+from mnist_report.plotting.render import DRAWING_CODE, draw_figures
+from mnist_report.reporting import context, latex, templates
+
+
+def draw_all(params, root, out_dir=None, **options):
+    """Draws every figure of ``params`` (checked here) under ``root``; returns the paths written."""
+    return draw_figures(check_params(params, mathtext=True), root, out_dir, **options)[0]
 
 
 def pngs(folder: Path) -> dict[str, bytes]:
@@ -37,7 +45,7 @@ def pdfs(folder: Path) -> dict[str, bytes]:
 def incremental_equals_clean(params: dict, root: Path, cache: Path, tmp_path: Path, tag: str) -> list[str]:
     """Draws with the cache into root/report/figures and without it into a new folder; asserts the
     two sets of PNGs, and of PDFs, are the same bytes and returns the names the cached draw redrew."""
-    written, drawn = draw_figures(params, root, cache_dir=cache)
+    written, drawn = draw_figures(check_params(params, mathtext=True), root, cache_dir=cache)
     clean = draw_all(params, root, tmp_path / f"clean-{tag}")
     assert [path.stem for path in written] == [name for name in FIGURE_NAMES for _ in ("pdf", "png")]
     assert pngs(root / figures.FIGURES_DIR) == pngs(tmp_path / f"clean-{tag}")
@@ -80,7 +88,7 @@ def drawn_once(tmp_path_factory) -> tuple[dict, Path, Path]:
         make_run(folder, run, steps, offset=i / 100)
     project = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
     the_params = {"data": project["data"], "report": project["report"], **yaml.safe_load(PARAMS_YAML)}
-    draw_figures(the_params, folder, folder / "out", cache_dir=folder / "cache")
+    draw_figures(check_params(the_params, mathtext=True), folder, folder / "out", cache_dir=folder / "cache")
     return the_params, folder, folder / "cache"
 
 
@@ -98,7 +106,7 @@ def test_a_params_change_redraws_the_figures_it_concerns(drawn_once, tmp_path, e
     shutil.copytree(cache, tmp_path / "cache")
     changed = copy.deepcopy(the_params)
     edit(changed)
-    assert draw_figures(changed, folder, tmp_path / "out", cache_dir=tmp_path / "cache")[1] == redrawn
+    assert draw_figures(check_params(changed, mathtext=True), folder, tmp_path / "out", cache_dir=tmp_path / "cache")[1] == redrawn
 
 
 def test_a_damaged_cache_entry_is_redrawn_not_used(drawn_once, tmp_path):
@@ -106,39 +114,37 @@ def test_a_damaged_cache_entry_is_redrawn_not_used(drawn_once, tmp_path):
     shutil.copytree(cache, tmp_path / "cache")
     (entry,) = (tmp_path / "cache").glob("3b_loss-*.png")
     entry.write_bytes(entry.read_bytes()[:-10] + b"0123456789")
-    assert draw_figures(the_params, folder, tmp_path / "out", cache_dir=tmp_path / "cache")[1] == ["3b_loss"]
+    assert draw_figures(check_params(the_params, mathtext=True), folder, tmp_path / "out", cache_dir=tmp_path / "cache")[1] == ["3b_loss"]
     assert pngs(tmp_path / "out") == pngs(folder / "out")  # the full draw of drawn_once
     assert len(list((tmp_path / "cache").glob("*.png"))) == len(FIGURE_NAMES)  # the damaged one replaced
 
 
 def test_the_digest_covers_the_drawing_code_and_every_argument(params, root, tmp_path, monkeypatch):
-    recipes = figures.figure_recipes(params, root)
-    recipe = recipes["2b_loss"]
-    digest = figure_cache.recipe_digest(recipe, 40, 12)
-    assert figure_cache.recipe_digest(recipe, 40, 12) == digest
-    assert figure_cache.recipe_digest(recipe, 41, 12) != digest
+    by_name = recipes.figure_recipes(check_params(params, mathtext=True), root)
+    recipe = by_name["2b_loss"]
+    digest = figure_cache.recipe_digest(recipe, 40, 12, DRAWING_CODE)
+    assert figure_cache.recipe_digest(recipe, 40, 12, DRAWING_CODE) == digest
+    assert figure_cache.recipe_digest(recipe, 41, 12, DRAWING_CODE) != digest
     # One value of one curve, moved by one unit in the last place.
     curves = copy.deepcopy(recipe.arguments["curves"])
     values = curves[1].values.copy()
     values[3] = np.nextafter(values[3], np.inf)
     curves[1] = plots.Curve(curves[1].label, curves[1].steps, values, curves[1].block_steps, curves[1].linestyle)
-    nudged = figures.Recipe(recipe.draw, {**recipe.arguments, "curves": curves})
-    assert figure_cache.recipe_digest(nudged, 40, 12) != digest
+    nudged = recipes.Recipe(recipe.draw, {**recipe.arguments, "curves": curves})
+    assert figure_cache.recipe_digest(nudged, 40, 12, DRAWING_CODE) != digest
     # The same numbers as another dtype are another drawing's input, and so another digest.
-    as_float32 = figures.Recipe(recipe.draw, {**recipe.arguments, "y_limits": np.asarray([0, 0.2], np.float32)})
-    as_float64 = figures.Recipe(recipe.draw, {**recipe.arguments, "y_limits": np.asarray([0, 0.2], np.float64)})
-    assert figure_cache.recipe_digest(as_float32, 40, 12) != figure_cache.recipe_digest(as_float64, 40, 12)
+    as_float32 = recipes.Recipe(recipe.draw, {**recipe.arguments, "y_limits": np.asarray([0, 0.2], np.float32)})
+    as_float64 = recipes.Recipe(recipe.draw, {**recipe.arguments, "y_limits": np.asarray([0, 0.2], np.float64)})
+    assert figure_cache.recipe_digest(as_float32, 40, 12, DRAWING_CODE) != figure_cache.recipe_digest(as_float64, 40, 12, DRAWING_CODE)
     # The drawing code is part of the digest: an edit to any drawing function changes it.
     source = Path(plots.__file__).read_text(encoding="utf-8")
     assert "ax.grid(alpha=0.3)" in source
     edited = tmp_path / "plots.py"
     edited.write_text(source.replace("ax.grid(alpha=0.3)", "ax.grid(alpha=0.4)"), encoding="utf-8")
-    monkeypatch.setattr(figure_cache, "DRAWING_CODE", (edited, *figure_cache.DRAWING_CODE[1:]))
-    assert figure_cache.recipe_digest(recipe, 40, 12) != digest
-    monkeypatch.undo()
-    assert figure_cache.recipe_digest(recipe, 40, 12) == digest
+    assert figure_cache.recipe_digest(recipe, 40, 12, (edited, *DRAWING_CODE[1:])) != digest
+    assert figure_cache.recipe_digest(recipe, 40, 12, DRAWING_CODE) == digest
     with pytest.raises(TypeError, match="cannot digest a object"):
-        figure_cache.recipe_digest(figures.Recipe(recipe.draw, {"x": object()}), 40, 12)
+        figure_cache.recipe_digest(recipes.Recipe(recipe.draw, {"x": object()}), 40, 12, DRAWING_CODE)
 
 
 def test_the_stage_uses_the_cache_and_says_how_many_it_drew(drawn_once, tmp_path, monkeypatch, capsys):
@@ -172,7 +178,7 @@ def fresh_render(context: dict, template_dir: Path, bytecode_dir: Path | None) -
 def report_context(tmp_path) -> dict:
     root = tmp_path / "repo"
     root.mkdir()
-    return report.build_context(make_repo(root), root)
+    return context.build_context(check_params(make_repo(root)), root)
 
 
 def test_compiled_templates_are_kept_and_render_the_text_of_a_fresh_compilation(report_context, tmp_path, monkeypatch):

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from mnist_report import latex
-from mnist_report.errors import PipelineError
-from mnist_report.latex import Difference, Tex
+from mnist_report.common.errors import PipelineError
+from mnist_report.reporting import latex
+from mnist_report.reporting.latex import Difference, Tex
 
 
 @pytest.mark.parametrize("value, printed", [

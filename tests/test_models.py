@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from mnist_report.exact import Inputs
-from mnist_report.models import LogisticRegression, SoftmaxRegression, log_sigmoid, log_softmax, sigmoid, softmax
+from mnist_report.core.exact import Inputs
+from mnist_report.core.models import LogisticRegression, SoftmaxRegression, log_sigmoid, log_softmax, sigmoid, softmax
 
 
 def objective(model, X, Y):

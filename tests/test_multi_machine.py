@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from workflow_project import NEEDS_PIPELINE_TOOLS, Project, experiments, md5, module_scratch, ran_stages, without_nulls
 
 pytestmark = NEEDS_PIPELINE_TOOLS

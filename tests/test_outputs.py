@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from mnist_report import outputs
-from mnist_report.errors import PipelineError
-from mnist_report.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS
+from mnist_report.common import outputs
+from mnist_report.common.errors import PipelineError
+from mnist_report.common.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS
 
 GOOD = {"train_loss": 0.2, "val_loss": 0.25, "train_accuracy": 0.95, "val_accuracy": 0.93, "early_stop_epoch": None,
         "steps": 31, "weight_norm_squared": 1}
@@ -128,18 +128,18 @@ def test_an_unreadable_history_names_the_file(tmp_path):
 def test_weights_are_checked_for_shape_kind_and_finiteness_and_never_unpickled(tmp_path):
     path = tmp_path / "w.npy"
     np.save(path, np.ones((785, 10)))
-    assert outputs.read_weights(path, "w").shape == (785, 10)
+    assert outputs.read_weights(path, "w", (785, 10)).shape == (785, 10)
     np.save(path, np.ones((785, 1)))
-    assert outputs.read_weights(path, "w", num_outputs=1).shape == (785, 1)
+    assert outputs.read_weights(path, "w", (785, 1)).shape == (785, 1)
     for bad, shown in ((np.ones((784, 10)), "float64 array of shape (784, 10)"),
                        (np.ones((785, 10), dtype=np.int64), "int64 array of shape (785, 10)"),
                        (np.full((785, 10), np.inf), "float64 array of shape (785, 10)")):
         np.save(path, bad)
         with pytest.raises(PipelineError) as error:
-            outputs.read_weights(path, "w")
+            outputs.read_weights(path, "w", (785, 10))
         assert str(error.value) == f"w: {shown}; expected finite floats of shape (785, 10)"
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(PipelineError, match=r"^w: not a NumPy array file \(.*allow_pickle"):
-        outputs.read_weights(path, "w")
+        outputs.read_weights(path, "w", (785, 10))
     with pytest.raises(PipelineError, match=r"^w: missing; expected the weights its train stage writes$"):
-        outputs.read_weights(tmp_path / "none.npy", "w")
+        outputs.read_weights(tmp_path / "none.npy", "w", (785, 10))

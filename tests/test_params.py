@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mnist_report.errors import PipelineError
-from mnist_report.params import run_settings
-from mnist_report.schema import load_params
+from mnist_report.common.errors import PipelineError
+from mnist_report.config.params import run_settings
+from mnist_report.config.runs import check_run_name
+from mnist_report.config.schema import load_params
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,7 +143,7 @@ def test_every_stage_refuses_malformed_yaml(stage, tmp_path, monkeypatch, capsys
 
 from dvc.utils.serialize import parse_yaml as dvc_parse_yaml  # noqa: E402  the independent reference
 
-from mnist_report.params import check_params, load_checked  # noqa: E402
+from mnist_report.config.params import check_params, load_checked  # noqa: E402
 
 #: YAML spellings that YAML 1.1 (PyYAML) and YAML 1.2 (DVC's ruamel.yaml) read differently, or that
 #: look like one type and are another.
@@ -193,7 +194,6 @@ def test_python_tags_construct_nothing(tmp_path):
 
 # --- run names --------------------------------------------------------------------------------------
 
-from mnist_report.params import check_run_name  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["a;touch MARKER", "$(touch MARKER)", "`touch MARKER`", "a'b", 'a"b', "a b",
@@ -221,7 +221,7 @@ def test_a_run_name_of_letters_digits_underscores_and_dashes_is_accepted(name):
 
 # --- every text that reaches the PDF typesets, or is refused naming its key -----------------------
 
-from mnist_report.texts import TYPESET_CHARACTERS  # noqa: E402
+from mnist_report.config.texts import TYPESET_CHARACTERS  # noqa: E402
 
 
 @pytest.mark.parametrize("text", ["Report \U0001F600", "数据", "Ωmega", "Кирилл", "tab\x0bvertical", "nul\x00",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_report.data import TRAIN_SIZE
-from mnist_report.errors import PipelineError
-from mnist_report.params import SEED_LIMIT, run_settings
+from mnist_report.common.errors import PipelineError
+from mnist_report.config.params import run_settings
+from mnist_report.config.runs import SEED_LIMIT
+from mnist_report.mnist.data import TRAIN_SIZE
 
 DEFAULTS = {"task": "softmax", "classes": [2, 3], "learning_rate": 0.01, "epochs": 50, "batch_size": 128,
             "shuffle": True, "early_stopping": True, "early_stopping_patience": 10, "validations_per_epoch": 5,

@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mnist_report import figures, report, train
-from mnist_report.errors import PipelineError
-from mnist_report.params import SECTIONS, load_checked
-from mnist_report.schema import parse_yaml, shown
+from mnist_report.common.errors import PipelineError
+from mnist_report.config.params import SECTIONS, load_checked
+from mnist_report.config.schema import parse_yaml, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = parse_yaml((ROOT / "params.yaml").read_text())

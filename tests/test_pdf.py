@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mnist_report import pdf
-from mnist_report.errors import PipelineError
+from mnist_report.common.errors import PipelineError
+from mnist_report.reporting import pdflatex
 
 pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 
@@ -124,7 +125,7 @@ def test_a_document_whose_auxiliary_file_never_settles_is_refused_after_max_pass
                    "\\begin{document}\\count255=\\passes\\advance\\count255 by 1\n"
                    "\\immediate\\write\\@auxout{\\gdef\\string\\passes{\\the\\count255}}Pass \\the\\count255.\n"
                    "\\end{document}\n")
-    with pytest.raises(PipelineError, match=f"still changed after {pdf.MAX_PASSES} pdflatex passes"):
+    with pytest.raises(PipelineError, match=f"still changed after {pdflatex.MAX_PASSES} pdflatex passes"):
         pdf.compile_pdf(tex, out, aux_dir=aux)
     assert not out.exists()
     assert sorted(path.name for path in aux.iterdir()) == ["report.log"]
@@ -152,5 +153,5 @@ def test_the_pdf_streams_are_compressed_at_the_chosen_level(tmp_path, stage):
     longest = max(streams, key=len)
     raw = zlib.decompress(longest)
     assert len(raw) > 10_000
-    assert zlib.compress(raw, pdf.COMPRESS_LEVEL) == longest
+    assert zlib.compress(raw, pdflatex.COMPRESS_LEVEL) == longest
     assert zlib.compress(raw, 9) != longest

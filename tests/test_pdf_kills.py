@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from test_pdf import clean_build, document
 
 from mnist_report import pdf
-from test_pdf import clean_build, document
+from mnist_report.mnist import sources
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")]
 
@@ -141,7 +142,7 @@ def test_a_clean_build_killed_leaves_its_folder_beside_the_pdf_for_the_next_to_r
 
 ORPHAN = r'''
 import subprocess, sys, os, signal
-from mnist_report.children import dies_with_this_process
+from mnist_report.common.children import dies_with_this_process
 child = subprocess.Popen(["sleep", "60"], stdout=subprocess.DEVNULL,
                          **(dies_with_this_process() if sys.argv[1] == "yes" else {}))
 open(sys.argv[2], "w").write(str(child.pid))
@@ -176,9 +177,8 @@ def test_pdflatex_and_pip_are_started_to_die_with_the_stage(monkeypatch, tmp_pat
     tex = tmp_path / "report.tex"
     tex.write_text(document("Alpha"))
     pdf.compile_pdf(tex, tmp_path / "report.pdf")
-    from mnist_report import download
     with pytest.raises(Exception):
-        download.fetch_wheel("no-such-package-for-this-test==0.0.1", tmp_path, timeout=0.1)
+        sources.fetch_wheel("no-such-package-for-this-test==0.0.1", tmp_path, timeout=0.1)
     assert len(seen) >= 2  # the pdflatex passes, the pip download
     for kwargs in seen:
         assert not kwargs.get("start_new_session") and kwargs.get("preexec_fn") is not None

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from mnist_report import figures, report
+from mnist_report.config.params import check_params
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,7 @@ def covered(path: str, deps: list[str]) -> bool:
 def test_stage_deps_cover_every_file_it_reads(name, module):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     deps = stage(name)["deps"]
-    read = [str(path) for path in module.input_paths(params)]
+    read = [str(path) for path in module.input_paths(check_params(params))]
     assert read, "the stage reads something"
     missing = [path for path in read if not covered(path, deps)]
     assert not missing, f"stage {name} reads {missing} without declaring them in dvc.yaml"

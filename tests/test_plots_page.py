@@ -1,7 +1,7 @@
 """The `dvc plots show` / `dvc plots diff` page works offline: opened in headless Chromium with the
 network off (tests/browser.py), every vega chart draws, with no console error, one colour per run,
 whole legend names and axes fitted to the data (against the history CSVs read here); and the
-template builder (mnist_report.plots_page) checks what it inlines.
+template builder (mnist_report.plotting.page) checks what it inlines.
 
 The pages are made in a scratch git repository holding the project's committed files (the metrics
 histories are in git), with the offline template the set-up built (``bash bootstrap.sh setup``)."""
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from browser import CHROMIUM, check_page, svg_texts
-from mnist_report import plots_page
-from mnist_report.errors import PipelineError
-from mnist_report.params import FIGURE_NAMES
 from workflow_project import REPO, Project, copy_project_files, make_environment, module_scratch
+
+from mnist_report.common.errors import PipelineError
+from mnist_report.config.figures import FIGURE_NAMES
+from mnist_report.plotting import page as plots_page
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (bash bootstrap.sh test installs it)")
 

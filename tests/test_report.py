@@ -19,11 +19,14 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_report import data, facts_runs, facts_task3, facts_task4, figures, latex, outputs, pdf, provenance, report, templates
-from mnist_report.params import check_params
-from mnist_report.errors import PipelineError
-from mnist_report.published import PUBLISHED
-from mnist_report.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS
+from mnist_report import figures, pdf, report
+from mnist_report.common import outputs
+from mnist_report.common.errors import PipelineError
+from mnist_report.common.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS
+from mnist_report.config.params import check_params
+from mnist_report.mnist import data
+from mnist_report.reporting import facts_runs, facts_task3, facts_task4, latex, pdflatex, provenance, templates
+from mnist_report.reporting.published import PUBLISHED
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "report" / "templates"
@@ -181,7 +184,7 @@ def make_repo(root: Path, params: dict | None = None, metrics: dict | None = Non
         write_png(root / "report/figures" / f"{name}.png", *((64, 16) if name == "4b_weights" else (50, 38)))
         write_pdf(root / "report/build/figures" / f"{name}.pdf", *((460.8, 115.2) if name == "4b_weights" else (360, 273.6)))
     # The other files the figures were drawn from: the report prints only their MD5 (tracing.py).
-    for path in figures.input_paths(params):
+    for path in figures.input_paths(check_params(params, mathtext=True)):
         if not (root / path).exists():
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             columns = TRAIN_COLUMNS if path.name == "train.csv" else VALIDATION_COLUMNS
@@ -201,7 +204,7 @@ def unbroken(tex: str) -> str:
 
 
 def render_repo(root: Path, params: dict) -> str:
-    return templates.render(report.build_context(params, root), TEMPLATES)
+    return templates.render(report.build_context(check_params(params), root), TEMPLATES)
 
 
 def section(tex: str, task: str) -> str:
@@ -306,7 +309,7 @@ def test_missing_metric_fails_naming_the_file_and_key(repo):
     path.write_text(json.dumps(values))
     with pytest.raises(PipelineError, match=r"^metrics/softmax\.json: missing 'val_loss'; expected a finite number, as its train stage "
                        r"writes it \(`dvc repro` rewrites the file\)$"):
-        report.build_context(params, root)
+        report.build_context(check_params(params), root)
 
 
 def test_missing_schedule_key_fails_naming_the_schedule_file(repo):
@@ -316,23 +319,23 @@ def test_missing_schedule_key_fails_naming_the_schedule_file(repo):
     path.write_text(json.dumps({"steps_per_epoch": 31, "validation_interval": 6}))
     with pytest.raises(PipelineError, match=r"^metrics/history/binary_early_stopping/schedule\.json: missing "
                        r"'early_stopping_patience'; expected an integer >= 1"):
-        report.build_context(params, root)
+        report.build_context(check_params(params), root)
 
 
 def test_the_patience_the_text_states_is_the_schedule_files(repo):
     root, params = repo
     path = root / "metrics/history/binary_early_stopping/schedule.json"
     path.write_text(json.dumps({"steps_per_epoch": 31, "validation_interval": 6, "early_stopping_patience": 7}))
-    assert report.build_context(params, root)["setup"]["patience"] == 7
+    assert report.build_context(check_params(params), root)["setup"]["patience"] == 7
 
 
 def test_undefined_name_in_the_template_fails_naming_it(repo):
     root, params = repo
-    context = report.build_context(params, root)
+    context = report.build_context(check_params(params), root)
     del context["task3"]["softmax"]["val_loss"]
     with pytest.raises(PipelineError, match=r"template variable task3\.softmax\.val_loss is undefined \(template .*macros\.tex\.j2:\d+ from task3\.tex\.j2:\d+\)"):
         templates.render(context, TEMPLATES)
-    context = report.build_context(params, root)
+    context = report.build_context(check_params(params), root)
     del context["task3"]
     with pytest.raises(PipelineError, match="template variable 'task3' is undefined"):
         templates.render(context, TEMPLATES)
@@ -351,21 +354,21 @@ def test_report_params_are_checked(repo):
     root, params = repo
     params["report"]["authors"] = []
     with pytest.raises(PipelineError, match=r"^report\.authors = \[\]: expected a non-empty list"):
-        report.build_context(params, root)
+        report.build_context(check_params(params), root)
 
 
 def test_missing_history_names_the_file(repo):
     root, params = repo
     (root / "metrics/history/softmax/validation.csv").unlink()
     with pytest.raises(PipelineError, match=r"^metrics/history/softmax/validation\.csv: missing"):
-        report.build_context(params, root)
+        report.build_context(check_params(params), root)
 
 
 # ------------------------------------------------------------------------------ reproduction
 
 def test_reproduction_agrees_when_the_values_are_the_published_ones(repo):
     root, params = repo
-    context = report.build_context(params, root)
+    context = report.build_context(check_params(params), root)
     assert context["reproduction"]["count"] == 10
     assert context["reproduction"]["mismatches"] == 0
     tex = templates.render(context, TEMPLATES)
@@ -378,7 +381,7 @@ def test_reproduction_flags_a_value_changed_on_purpose(repo):
     published = float(PUBLISHED["binary"]["val_loss"])
     rewrite_metric(root, "binary", val_loss=published * (1 + 1e-6))
     rewrite_metric(root, "binary_shuffled", early_stop_epoch=None)
-    context = report.build_context(params, root)
+    context = report.build_context(check_params(params), root)
     rows = {(group["run"], row["key"]): row for group in context["reproduction"]["groups"] for row in group["rows"]}
     assert not rows["binary", "val_loss"]["agrees"]
     assert rows["binary", "val_loss"]["relative"] == pytest.approx(1e-6, rel=1e-6)
@@ -448,7 +451,7 @@ def test_2e_compares_the_early_stopping_epochs(repo, unshuffled, shuffled, phras
 
 def test_2e_measures_the_spikes_of_the_validation_loss_from_epoch_1(repo):
     root, params = repo
-    context = report.build_context(params, root)
+    context = report.build_context(check_params(params), root)
     shuffling = context["task2"]["shuffling"]
     # An epoch of the binary task is 4005 // 128 = 31 steps: the validations of steps 0..30 are left out.
     assert (shuffling["steps_per_epoch"], shuffling["first_validation"], shuffling["last_step"]) == (31, 36, 504)
@@ -485,7 +488,7 @@ def test_2e_says_how_often_and_by_how_much_in_every_order(repo, unshuffled_rises
         loss[later] += size
         loss[:5] += np.array([0.0, 0.5, 0.0, 0.5, 0.0])  # epoch 0 swings: not counted
         write_binary_history(root, run, steps, loss)
-    context = report.build_context(params, root)
+    context = report.build_context(check_params(params), root)
     shuffling = context["task2"]["shuffling"]
     assert (shuffling["rises_unshuffled"], shuffling["rises_shuffled"]) == (unshuffled_rises[0], shuffled_rises[0])
     assert shuffling["rise_unshuffled"] == pytest.approx(unshuffled_rises[0] * (unshuffled_rises[1] - 0.0001))
@@ -499,7 +502,7 @@ def test_2e_finds_spikes_that_recur_every_lcm_of_epoch_and_validation_interval(r
     loss[(steps % 186 == 18) & (steps > 31)] += 0.1  # after step 18 of the epoch, seen every 6 epochs
     loss[np.arange(175) % 7 == 3] += 0.001  # small rises elsewhere
     write_binary_history(root, "binary_early_stopping", steps, loss)
-    spikes = report.build_context(params, root)["task2"]["shuffling"]["spikes"]
+    spikes = report.build_context(check_params(params), root)["task2"]["shuffling"]["spikes"]
     assert spikes["steps"] == [204, 390, 576, 762, 948] and spikes["period"] == 186
     assert (spikes["epoch_step"], spikes["epochs_between"], spikes["recovers"]) == (18, 6, True)
     tex = " ".join(section(render_repo(root, params), "2e").split())
@@ -508,7 +511,7 @@ def test_2e_finds_spikes_that_recur_every_lcm_of_epoch_and_validation_interval(r
     assert "only every six epochs" in tex
     # The fake history's spikes every 30 steps do not recur at one point of the epoch: no such claim.
     write_binary_history(root, "binary_early_stopping", steps, 0.08 + 0.004 * (np.arange(175) % 5 == 0))
-    assert report.build_context(params, root)["task2"]["shuffling"]["spikes"] is None
+    assert report.build_context(check_params(params), root)["task2"]["shuffling"]["spikes"] is None
     assert "least common multiple" not in render_repo(root, params)
 
 
@@ -607,7 +610,7 @@ def test_4c_and_4e_report_early_stopping_and_the_time_constant_of_the_decay(repo
 
 def test_4b_roughness_says_which_weights_are_smoother(repo):
     root, params = repo
-    context = report.build_context(params, root)
+    context = report.build_context(check_params(params), root)
     weights = context["task4"]["weights"]
     assert (weights["low"]["l2_lambda"], weights["high"]["l2_lambda"]) == (0.0, 1.0)
     assert weights["high"]["roughness"] < weights["low"]["roughness"]
@@ -639,7 +642,7 @@ def test_roughness_ignores_the_scale_and_the_bias():
 
 def test_3d_verdict_follows_the_gap(repo):
     root, params = repo
-    context = report.build_context(params, root)
+    context = report.build_context(check_params(params), root)
     assert context["task3"]["overfitting"]["verdict"] == "early"  # the fake train accuracy pulls ahead slowly
     assert "So there are early signs of overfitting" in templates.render(context, TEMPLATES)
     steps = np.arange(100) * 31
@@ -676,7 +679,7 @@ def test_3b_claims_ten_classes_are_harder_only_when_the_accuracy_is_lower(repo):
 
 def test_data_facts_count_the_binary_examples_and_check_the_digests(repo):
     root, params = repo
-    facts = report.build_context(params, root)["data"]
+    facts = report.build_context(check_params(params), root)["data"]
     assert (facts["train_size"], facts["val_size"]) == (20000, 10000)
     assert (facts["binary_train_size"], facts["binary_val_size"]) == (4005, 2042)
     assert facts["train_digit_counts"][2:4] == [2000, 2005] and sum(facts["train_digit_counts"]) == 20000
@@ -799,20 +802,20 @@ def test_latex_warnings_are_one_line_each():
            "Underfull \\hbox (badness 10000) in paragraph at lines 5--6\n"
            "LaTeX Warning: Reference `x' on page 1 undefined on input line 7.\n"
            "Overfull \\hbox (2.0pt too wide) in paragraph at lines 8--9\n")
-    assert pdf.latex_warnings(log) == [
+    assert pdflatex.latex_warnings(log) == [
         "Package hyperref Warning: Token not allowed in a PDF string (Unicode): removing `math shift' on input line 430.",
         "Underfull \\hbox (badness 10000) in paragraph at lines 5--6",
         "LaTeX Warning: Reference `x' on page 1 undefined on input line 7."]
 
 
 def test_missing_tex_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(pdf.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(pdflatex.shutil, "which", lambda tool: None)
     with pytest.raises(PipelineError, match=r"^pdflatex not found: install TeX Live: apt-get install texlive-latex-base"):
         pdf.compile_pdf(tmp_path / "report.tex", tmp_path / "report.pdf")
 
 
 def test_pdf_stage_prints_one_error_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(pdf.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(pdflatex.shutil, "which", lambda tool: None)
     assert pdf.main(["--tex", str(tmp_path / "report.tex"), "--pdf", str(tmp_path / "report.pdf")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: pdflatex not found")
@@ -842,9 +845,9 @@ def test_reproduction_uses_the_tolerance_of_params(repo):
     root, params = repo
     published = float(PUBLISHED["binary"]["val_loss"])
     rewrite_metric(root, "binary", val_loss=published * (1 + 1e-6))
-    assert report.build_context(params, root)["reproduction"]["mismatches"] == 1
+    assert report.build_context(check_params(params), root)["reproduction"]["mismatches"] == 1
     params["report"]["reproduction_rtol"] = 2e-6
-    table = report.build_context(params, root)["reproduction"]
+    table = report.build_context(check_params(params), root)["reproduction"]
     assert table["all_agree"] and table["rtol"] == 2e-6
     assert r"agree to within a relative difference of \ensuremath{2\times10^{-6}}" in render_repo(root, params)
 

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from mnist_report import latex, pdf
-from mnist_report.errors import PipelineError
-from mnist_report.files import write_json, write_text
-from mnist_report.outputs import history_csvs, output_paths, split_schedule
-from mnist_report.params import check_params
 from test_report import PARAMS, fake_metrics, make_repo, needs_tex, render_repo
+
+from mnist_report import pdf
+from mnist_report.common.errors import PipelineError
+from mnist_report.common.files import write_json, write_text
+from mnist_report.common.outputs import history_csvs, output_paths, split_schedule
+from mnist_report.config.params import check_params
+from mnist_report.reporting import latex, pdflatex
 
 #: The longest run name params.yaml accepts (params.RUN_NAME: 1 to 100 letters, digits, _ or -).
 LONGEST_NAME = "L" * 60 + "_" + "x" * 38 + "9"
@@ -58,7 +59,7 @@ def many_runs_repo(root: Path, count: int, extra: dict[str, dict] | None = None)
     return params
 
 
-def build(root: Path, params: dict) -> tuple[pdf.Compiled, str]:
+def build(root: Path, params: dict) -> tuple[pdflatex.Compiled, str]:
     tex_path = root / "report/build/report.tex"
     tex_path.parent.mkdir(parents=True, exist_ok=True)
     tex_path.write_text(render_repo(root, params))
@@ -135,22 +136,22 @@ Files.
     (14, "Task 4c"), (16, "Appendix B"),
 ])
 def test_a_line_of_the_tex_is_named_by_its_table_figure_or_task(line, place):
-    assert pdf.place_in_tex(TEX_LINES, line) == place
+    assert pdflatex.place_in_tex(TEX_LINES, line) == place
 
 
 def test_a_float_too_large_or_a_box_far_too_wide_is_content_off_the_page():
-    assert pdf.content_off_the_page("LaTeX Warning: Float too large for page by 1636.0pt on input line 10.\n",
+    assert pdflatex.content_off_the_page("LaTeX Warning: Float too large for page by 1636.0pt on input line 10.\n",
                                     TEX_LINES) == (
         "10: figure fig:4c is 1636pt taller than the page (LaTeX leaves it and every float after it out of the "
         "PDF); expected it to fit on a page")
-    found = pdf.content_off_the_page("Overfull \\hbox (360.5pt too wide) in alignment at lines 5--6\n", TEX_LINES)
+    found = pdflatex.content_off_the_page("Overfull \\hbox (360.5pt too wide) in alignment at lines 5--6\n", TEX_LINES)
     assert found.startswith("5: table tab:runs is 360.5pt wider than the text (Overfull \\hbox (360.5pt too wide)")
     assert found.endswith("expected it to fit, within 10pt")
-    assert pdf.content_off_the_page("Overfull \\vbox (30pt too high) detected at line 8\n", TEX_LINES).startswith(
+    assert pdflatex.content_off_the_page("Overfull \\vbox (30pt too high) detected at line 8\n", TEX_LINES).startswith(
         "8: Task 4c is 30pt taller than the page")
     # At the limit and below it the PDF is kept (a warning only).
-    assert pdf.content_off_the_page("Overfull \\hbox (10.0pt too wide) in paragraph at lines 8--8\n", TEX_LINES) is None
-    assert pdf.content_off_the_page("Underfull \\hbox (badness 10000) in paragraph at lines 8--8\n", TEX_LINES) is None
+    assert pdflatex.content_off_the_page("Overfull \\hbox (10.0pt too wide) in paragraph at lines 8--8\n", TEX_LINES) is None
+    assert pdflatex.content_off_the_page("Underfull \\hbox (badness 10000) in paragraph at lines 8--8\n", TEX_LINES) is None
 
 
 @needs_tex

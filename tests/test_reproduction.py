@@ -1,4 +1,4 @@
-"""The pipeline's metrics against the figures the original report printed (``mnist_report.published``).
+"""The pipeline's metrics against the figures the original report printed (``mnist_report.reporting.published``).
 
 These read ``metrics/<run>.json``: the committed baseline, and in CI those of a fresh ``dvc repro``
 (``.ci/run`` runs this file again after the pipeline). 10 significant digits or better.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_report.published import PUBLISHED
+from mnist_report.reporting.published import PUBLISHED
 
 METRICS = Path(__file__).resolve().parent.parent / "metrics"
 CASES = [(run, metric, value) for run, values in PUBLISHED.items() for metric, value in values.items()]

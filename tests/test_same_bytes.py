@@ -9,7 +9,7 @@ early stop), each trained in a subprocess as ``train@<run>`` trains it (:func:`m
 - with the BLAS on 1, 2 or 4 threads (``OPENBLAS_NUM_THREADS``; also with the trainer's own limit to one
   BLAS thread lifted, so that the products themselves run threaded), and with NumPy's SIMD code at
   the AVX2 level and at the baseline (``NPY_DISABLE_CPU_FEATURES``), they have the same bytes as here;
-- the core alone (mnist_report.data, exact, models and trainer) under Debian's own ``python3`` and
+- the core alone (mnist_report.mnist.data, exact, models and trainer) under Debian's own ``python3`` and
   NumPy over the reference BLAS, BLIS and OpenBLAS gives the same weights, every history value and
   every metric as this environment's Python and NumPy.
 
@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 import yaml
 
-from mnist_report.params import load_checked
+from mnist_report.config.params import load_checked
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ TIMEOUT = 600
 
 
 def outputs(run: str) -> list[str]:
-    """The files train@<run> writes, relative to the project (mnist_report.outputs.output_paths)."""
+    """The files train@<run> writes, relative to the project (mnist_report.common.outputs.output_paths)."""
     return [f"models/{run}.npy", f"metrics/{run}.json", f"metrics/history/{run}/train.csv",
             f"metrics/history/{run}/validation.csv", f"metrics/history/{run}/schedule.json"]
 
@@ -77,8 +77,8 @@ import threadpoolctl
 if sys.argv[1] == "threaded":  # lift exact.one_blas_thread's limit: the products run on every BLAS thread
     import contextlib
     threadpoolctl.ThreadpoolController.limit = lambda self, *args, **kwargs: contextlib.nullcontext()
-from mnist_report import exact
-from mnist_report.params import load_checked
+from mnist_report.core import exact
+from mnist_report.config.params import load_checked
 from mnist_report.train import run
 
 def blas_threads():
@@ -208,9 +208,9 @@ CORE = r"""
 import ctypes, json, os, sys
 from pathlib import Path
 import numpy as np
-from mnist_report.data import load_splits
-from mnist_report.models import make_model
-from mnist_report.trainer import final_metrics, train
+from mnist_report.mnist.splits import load_splits
+from mnist_report.core.models import make_model
+from mnist_report.core.sgd import final_metrics, train
 
 def blas():
     mapped = sorted({os.path.realpath(line.split()[-1]) for line in open("/proc/self/maps")

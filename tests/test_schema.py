@@ -17,12 +17,15 @@ import pytest
 import yaml
 from pydantic import Field, StrictInt, StrictStr
 
-from mnist_report import params as params_module
-from mnist_report.errors import PipelineError
-from mnist_report.params import StepFigure, check_params, data_section, lambda_sweep, run_settings, sweep_differences
-from mnist_report import schema
-from mnist_report.schema import Expect, Section, load_params, refuse_unless, validate
-from mnist_report.texts import check_label, is_mirror_url
+from mnist_report.common.errors import PipelineError
+from mnist_report.config import params as params_module
+from mnist_report.config import schema
+from mnist_report.config.figures import StepFigure, figure_field
+from mnist_report.config.params import check_params, data_section, run_settings
+from mnist_report.config.runs import lambda_sweep, sweep_differences
+from mnist_report.config.schema import Expect, Section, load_params, refuse_unless, validate
+from mnist_report.config.texts import check_label
+from mnist_report.mnist.sources import is_mirror_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "a non-empty string of printable ASCII, Latin letters (Latin-1, Latin Extended-A) and typographic punctuation"
@@ -59,7 +62,7 @@ def test_lambda_sweep_is_the_softmax_runs_by_lambda_then_name_as_floats():
 
 def test_a_figure_mapping_is_read_under_its_alias_and_refused_naming_its_keys():
     class Holder(Section):
-        fig: params_module._figure(StepFigure, "9z_made_up")
+        fig: figure_field(StepFigure, "9z_made_up")
 
     figure = {"y_label": "Loss", "y_limits": None, "legend": ["a", "b"]}
     assert validate(Holder, {"9z_made_up": figure}).fig.y_label == "Loss"
@@ -246,7 +249,7 @@ def test_params_yaml_is_read_as_utf8_whatever_the_locale(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("report: {title: Caf\u00e9}\n", encoding="utf-8")
     env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONPATH": str(Path(schema.__file__).parents[1])}
-    code = "import sys; from mnist_report.schema import load_params; print(ascii(load_params(sys.argv[1])))"
+    code = "import sys; from mnist_report.config.schema import load_params; print(ascii(load_params(sys.argv[1])))"
     out = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True, check=True)
     assert out.stdout == "{'report': {'title': 'Caf\\xe9'}}\n"
     assert load_params(path) == {"report": {"title": "Caf\u00e9"}}  # and here, whatever this process's locale

@@ -13,7 +13,7 @@ import jinja2
 import jinja2.nodes as nodes
 import pytest
 
-from mnist_report import templates
+from mnist_report.reporting import templates
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "report" / "templates"
 TEMPLATE_FILES = sorted(path.name for path in TEMPLATE_DIR.glob("*.j2"))

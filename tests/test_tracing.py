@@ -18,13 +18,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
-from mnist_report import pdf, report, templates, tracing
-from mnist_report.errors import PipelineError
-from mnist_report.figure_cache import recipe_digest
-from mnist_report.figures import FIGURE_NAMES, figure_inputs, figure_recipes, input_paths
 from test_figures import PARAMS_YAML, TRAIN_STEPS, make_run
 from test_report import PARAMS, make_repo, rewrite_metric, unbroken
+
+from mnist_report import pdf, report
+from mnist_report.common.errors import PipelineError
+from mnist_report.config.figures import FIGURE_NAMES, figure_inputs, input_paths
+from mnist_report.config.params import check_params
+from mnist_report.plotting.cache import recipe_digest
+from mnist_report.plotting.recipes import figure_recipes
+from mnist_report.plotting.render import DRAWING_CODE
+from mnist_report.reporting import context, templates, tracing
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "report" / "templates"
@@ -38,7 +42,7 @@ def params() -> dict:
 
 
 def runs_of(params: dict) -> dict[str, list[str]]:
-    return {name: list(by_run) for name, by_run in figure_inputs(params).items()}
+    return {name: list(by_run) for name, by_run in figure_inputs(check_params(params, mathtext=True)).items()}
 
 
 # ------------------------------------------------------------------------- figure_inputs
@@ -53,8 +57,8 @@ def test_figure_inputs_name_every_figure_with_the_runs_of_its_roles(params):
         "4c_val_accuracy": ["softmax", "softmax_lambda_0_1", "softmax_lambda_1"],  # by lambda
         "4e_weight_norm": ["softmax", "softmax_lambda_0_1", "softmax_lambda_1"],
     }
-    assert list(figure_inputs(params)) == list(FIGURE_NAMES)
-    inputs = figure_inputs(params)
+    assert list(figure_inputs(check_params(params, mathtext=True))) == list(FIGURE_NAMES)
+    inputs = figure_inputs(check_params(params, mathtext=True))
     assert inputs["2b_loss"]["binary"] == [Path("metrics/history/binary/train.csv"),
                                            Path("metrics/history/binary/validation.csv")]
     assert inputs["4b_weights"]["softmax_lambda_1"] == [Path("models/softmax_lambda_1.npy")]
@@ -83,8 +87,8 @@ def test_a_new_softmax_run_joins_4c_and_4e_in_lambda_order_and_a_binary_run_noth
 
 
 def test_input_paths_are_the_union_of_the_figure_inputs(params):
-    union = {path for by_run in figure_inputs(params).values() for paths in by_run.values() for path in paths}
-    assert input_paths(params) == sorted(union)
+    union = {path for by_run in figure_inputs(check_params(params, mathtext=True)).values() for paths in by_run.values() for path in paths}
+    assert input_paths(check_params(params, mathtext=True)) == sorted(union)
 
 
 def perturb(path: Path) -> None:
@@ -104,12 +108,12 @@ def test_each_figure_is_drawn_from_exactly_the_files_figure_inputs_names(params,
     # Independent of figure_inputs: change one file, see which figures' drawings (their recipes) change.
     for i, (run, steps) in enumerate(TRAIN_STEPS.items()):
         make_run(tmp_path, run, steps, offset=i / 100)
-    inputs = figure_inputs(params)
+    inputs = figure_inputs(check_params(params, mathtext=True))
 
     def digests() -> dict[str, str]:
-        return {name: recipe_digest(recipe, 40, 12) for name, recipe in figure_recipes(params, tmp_path).items()}
+        return {name: recipe_digest(recipe, 40, 12, DRAWING_CODE) for name, recipe in figure_recipes(check_params(params, mathtext=True), tmp_path).items()}
 
-    for path in input_paths(params):
+    for path in input_paths(check_params(params, mathtext=True)):
         before = digests()
         perturb(tmp_path / path)
         after = digests()
@@ -141,12 +145,12 @@ def test_a_missing_input_names_the_file_and_the_stage_that_writes_it(tmp_path):
     (tmp_path / "metrics/history/binary_shuffled/train.csv").unlink()
     with pytest.raises(PipelineError, match=r"^metrics/history/binary_shuffled/train.csv: missing; "
                                             r"expected the output of stage train@binary_shuffled"):
-        tracing.figure_traces(PARAMS, tmp_path)
+        tracing.figure_traces(check_params(PARAMS), tmp_path)
 
 
 def test_traces_list_each_figures_pdf_and_inputs_with_their_md5(tmp_path):
     params = make_repo(tmp_path)
-    traces = tracing.figure_traces(params, tmp_path)
+    traces = tracing.figure_traces(check_params(params), tmp_path)
     assert list(traces) == list(FIGURE_NAMES)
     two_e = traces["2e_loss"]
     assert two_e["stage"] == "figures" and two_e["runs"] == ["binary_early_stopping", "binary_shuffled"]
@@ -161,8 +165,8 @@ def test_traces_list_each_figures_pdf_and_inputs_with_their_md5(tmp_path):
 
 def test_the_report_stage_declares_every_file_it_digests():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    declared = set(report.input_paths(params))
-    assert set(tracing.traced_paths(params)) <= declared
+    declared = set(report.input_paths(check_params(params)))
+    assert set(tracing.traced_paths(check_params(params))) <= declared
     assert {f"report/build/figures/{name}.pdf" for name in FIGURE_NAMES} <= declared
 
 
@@ -194,7 +198,7 @@ def captions(tex: str) -> list[tuple[str | None, str]]:
 
 
 def render(root: Path, params: dict) -> str:
-    return templates.render(report.build_context(params, root), TEMPLATES)
+    return templates.render(report.build_context(check_params(params), root), TEMPLATES)
 
 
 def test_each_caption_ends_with_the_stage_and_the_runs_of_its_roles(tmp_path):
@@ -231,9 +235,9 @@ def appendix_rows(tex: str) -> list[tuple[str, str, str]]:
 def expected_rows(root: Path, params: dict) -> list[tuple[str, str, str]]:
     """The table as figure_inputs and the files say it should be: hashlib, not tracing.file_md5."""
     rows = []
-    for name, by_run in figure_inputs(params).items():
+    for name, by_run in figure_inputs(check_params(params, mathtext=True)).items():
         pdf = f"report/build/figures/{name}.pdf"
-        rows.append((report.figure_label(name), pdf, hashlib.md5((root / pdf).read_bytes()).hexdigest()))
+        rows.append((context.figure_label(name), pdf, hashlib.md5((root / pdf).read_bytes()).hexdigest()))
         rows += [("", path.as_posix(), hashlib.md5((root / path).read_bytes()).hexdigest())
                  for paths in by_run.values() for path in paths]
     return rows
@@ -309,7 +313,7 @@ def reproduced() -> str:
 def test_every_md5_the_appendix_prints_is_the_one_dvc_lock_records(reproduced):
     # DVC 3 (hash: md5) records the MD5 of a file's bytes as they are: the digest tracing prints.
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    run_of = {path.as_posix(): run for by_run in figure_inputs(params).values()
+    run_of = {path.as_posix(): run for by_run in figure_inputs(check_params(params, mathtext=True)).values()
               for run, paths in by_run.items() for path in paths}
     inputs = [(path, md5) for label, path, md5 in appendix_rows(reproduced) if not label]
     assert sorted({path for path, _ in inputs}) == sorted(run_of)
@@ -365,13 +369,13 @@ def test_figure_traces_read_the_pdfs_from_the_folder_given_and_name_each_inputs_
     for name in FIGURE_NAMES:
         (elsewhere / f"{name}.pdf").write_bytes(f"%PDF- {name}".encode())
     (elsewhere / "2b_loss.pdf").write_bytes(b"another pdf")
-    traces = tracing.figure_traces(params, tmp_path, elsewhere)
+    traces = tracing.figure_traces(check_params(params), tmp_path, elsewhere)
     assert traces["2b_loss"]["pdf"] == {"path": "report/build/figures/2b_loss.pdf",
                                         "md5": hashlib.md5(b"another pdf").hexdigest()}
     assert [(i["run"], i["stage"]) for i in traces["2e_loss"]["inputs"]] == [
         ("binary_early_stopping", "train@binary_early_stopping"), ("binary_shuffled", "train@binary_shuffled")]
     (elsewhere / "3b_loss.pdf").unlink()
     with pytest.raises(PipelineError) as error:
-        tracing.figure_traces(params, tmp_path, elsewhere)
+        tracing.figure_traces(check_params(params), tmp_path, elsewhere)
     assert str(error.value) == ("report/build/figures/3b_loss.pdf: missing; expected the output of stage figures "
                                 "(`dvc repro` makes it)")

@@ -7,14 +7,19 @@ import threading
 import numpy as np
 import pytest
 
-from mnist_report.data import Split
-from mnist_report.exact import Inputs
-from mnist_report.models import LogisticRegression, SoftmaxRegression
-from mnist_report.trainer import (
-    DivergedError, Validations, batches, could_stop_early, epoch_order, final_metrics, should_stop_early, train,
+from mnist_report.core.exact import Inputs
+from mnist_report.core.models import LogisticRegression, SoftmaxRegression, Split
+from mnist_report.core.sgd import (
+    DivergedError,
+    Validations,
+    batches,
+    could_stop_early,
+    epoch_order,
+    final_metrics,
+    should_stop_early,
+    train,
     validation_interval,
 )
-
 
 #: The original's training rule (params.yaml defaults): early stopping after 10 validations without
 #: improvement, five validations an epoch.

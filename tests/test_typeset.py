@@ -7,12 +7,12 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from test_report import make_repo, needs_tex, render_repo
 
 from mnist_report import pdf
-from mnist_report.errors import PipelineError
-from mnist_report.params import check_params
-from mnist_report.texts import TYPESET_CHARACTERS
-from test_report import make_repo, needs_tex, render_repo
+from mnist_report.common.errors import PipelineError
+from mnist_report.config.params import check_params
+from mnist_report.config.texts import TYPESET_CHARACTERS
 
 
 def chunks(text: str, size: int) -> list[str]:

@@ -15,13 +15,21 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_report import unbroken
 from workflow_project import (
-    MNIST_NAMES, NEEDS_PIPELINE_TOOLS, NEW_BINARY_LR, REPO, SWEEP, Project, experiments, md5, module_scratch, ran_stages,
-    set_run_param, without_nulls,
+    MNIST_NAMES,
+    NEEDS_PIPELINE_TOOLS,
+    NEW_BINARY_LR,
+    REPO,
+    SWEEP,
+    Project,
+    experiments,
+    md5,
+    module_scratch,
+    ran_stages,
+    set_run_param,
+    without_nulls,
 )
-
 
 pytestmark = NEEDS_PIPELINE_TOOLS
 

@@ -15,9 +15,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mnist_report.errors import one_line_errors
-from mnist_report.figures import check_drawable
-from mnist_report.params import PARAMS_FILE, load_checked
+from mnist_report.common.errors import one_line_errors
+from mnist_report.config.params import load_checked
+from mnist_report.config.schema import PARAMS_FILE
+from mnist_report.plotting.render import check_drawable
 
 
 @one_line_errors

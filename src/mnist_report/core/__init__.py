@@ -1,0 +1,3 @@
+"""The models and their training, in NumPy: exact, machine-independent products (:mod:`.exact`), the
+logistic and softmax regression models (:mod:`.models`) and mini-batch SGD with early stopping
+(:mod:`.sgd`). Knows nothing of MNIST, params.yaml or files; imports only :mod:`mnist_report.common`."""
