@@ -7,12 +7,18 @@ These tests read the templates' syntax trees, so that a new ``\\BLOCK{set gap = 
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
+from enum import StrEnum
 from pathlib import Path
 
 import jinja2
 import jinja2.nodes as nodes
 import pytest
 
+import mnist_report.reporting
+from mnist_report.config.figures import FIGURES
 from mnist_report.reporting import templates
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "report" / "templates"
@@ -76,3 +82,97 @@ def test_the_checks_catch_what_they_forbid():
     assert next(bad.find_all(nodes.Compare)).ops[0].op == "gt" and list(bad.find_all(nodes.Test))
     with pytest.raises(jinja2.TemplateSyntaxError):
         ENVIRONMENT.parse(r"\BLOCK{if}")
+
+
+# --- the literals a template compares, against the values of their facts -------------------------
+
+def fact_values() -> dict[str, set[str]]:
+    """Fact name -> its possible values: every ``StrEnum`` of the reporting layer, under its class name
+    in snake case (``RiseCount`` holds the values of ``rise_count``)."""
+    found: dict[str, set[str]] = {}
+    for info in pkgutil.iter_modules(mnist_report.reporting.__path__):
+        module = importlib.import_module(f"mnist_report.reporting.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, StrEnum) and value.__module__ == module.__name__:
+                name = re.sub(r"(?<!^)(?=[A-Z])", "_", value.__name__).lower()
+                assert name not in found, f"two enums name the fact {name}"
+                found[name] = {member.value for member in value}
+    return found
+
+
+def caller_values(trees: dict[str, nodes.Template]) -> dict[str, set[str]]:
+    """Argument of a ``call(...)`` block -> the literals the macro it calls passes to ``caller`` at
+    that position (``\\BLOCK{call(part) figure(...)}``: ``part`` is ``short`` or ``long``)."""
+    macros = {macro.name: macro for tree in trees.values() for macro in tree.find_all(nodes.Macro)}
+    found: dict[str, set[str]] = {}
+    for tree in trees.values():
+        for block in tree.find_all(nodes.CallBlock):
+            macro = macros[block.call.node.name]
+            calls = [call for call in macro.find_all(nodes.Call)
+                     if isinstance(call.node, nodes.Name) and call.node.name == "caller"]
+            for position, argument in enumerate(block.args):
+                found.setdefault(argument.name, set()).update(
+                    call.args[position].value for call in calls if isinstance(call.args[position], nodes.Const))
+    return found
+
+
+def fact_name(node: nodes.Node, tree: nodes.Template) -> str:
+    """The fact an operand names: its last attribute (``shuffling.rise_count``: ``rise_count``), or for
+    a name ``set`` from a fact, that fact's."""
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    assert isinstance(node, nodes.Name), node
+    for assign in tree.find_all(nodes.Assign):
+        if assign.target.name == node.name and isinstance(assign.node, nodes.Getattr):
+            return assign.node.attr
+    return node.name
+
+
+def compared_literals(trees: dict[str, nodes.Template]) -> list[tuple[str, int, str, str]]:
+    """(template, line, fact, literal) of every ``fact == "literal"`` in the templates."""
+    return [(name, compare.lineno, fact_name(compare.expr, tree), operand.expr.value)
+            for name, tree in trees.items() for compare in tree.find_all(nodes.Compare)
+            for operand in compare.ops if isinstance(operand.expr, nodes.Const)]
+
+
+def misspelt(trees: dict[str, nodes.Template]) -> list[str]:
+    values = fact_values() | caller_values(trees)
+    return [f"{name}:{line}: {fact} == {literal!r}: " + (
+                f"{fact} is one of {', '.join(sorted(values[fact]))}" if fact in values
+                else f"no StrEnum gives the values of {fact}")
+            for name, line, fact, literal in compared_literals(trees) if literal not in values.get(fact, ())]
+
+
+def test_every_literal_a_template_compares_is_a_value_of_its_fact():
+    trees = {name: tree(name) for name in TEMPLATE_FILES}
+    assert len(compared_literals(trees)) >= 33  # the templates choose their sentences so today
+    assert misspelt(trees) == []
+
+
+def test_a_misspelt_value_or_a_fact_without_an_enum_is_found():
+    macro = tree("macros.tex.j2")
+    trees = {"macros.tex.j2": macro, "t": ENVIRONMENT.parse(
+        r'\BLOCK{set how = run.ending}\BLOCK{if how == "stoped_early"}a\BLOCK{elif run.ending == "stopped_early"}b'
+        r'\BLOCK{elif run.mood == "happy"}c\BLOCK{endif}'
+        r'\BLOCK{call(part) figure(figures.x)}\BLOCK{if part == "shrot"}d\BLOCK{endif}\BLOCK{endcall}')}
+    assert misspelt(trees) == [
+        "t:1: ending == 'stoped_early': ending is one of never_triggered, no_early_stopping, stopped_early",
+        "t:1: mood == 'happy': no StrEnum gives the values of mood",
+        "t:1: part == 'shrot': part is one of long, short",
+    ]
+
+
+def placed_figures(trees: dict[str, nodes.Template]) -> list[tuple[str, str]]:
+    """(template, figure name) of every ``figure(figures["<name>"])`` in the templates."""
+    return [(name, call.args[0].arg.value) for name, tree in trees.items() for call in tree.find_all(nodes.Call)
+            if isinstance(call.node, nodes.Name) and call.node.name == "figure"
+            and isinstance(call.args[0], nodes.Getitem) and isinstance(call.args[0].arg, nodes.Const)]
+
+
+def test_each_figure_of_the_registry_is_placed_once_in_the_template_its_entry_names():
+    trees = {name: tree(name) for name in TEMPLATE_FILES}
+    placed = placed_figures(trees)
+    assert sorted(placed) == sorted((entry.template, entry.name) for entry in FIGURES)
+    calls = [call for tree in trees.values() for call in tree.find_all(nodes.Call)
+             if isinstance(call.node, nodes.Name) and call.node.name == "figure"]
+    assert len(calls) == len(placed)  # every figure a template places, it names by a constant

@@ -7,6 +7,7 @@ these return (``ending``, ``loss_gap.higher``...).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from mnist_report.config.roles import ROLES, SWEEP_TASKS
@@ -19,12 +20,19 @@ if TYPE_CHECKING:
 MODEL_NAMES = {"binary": "logistic", "softmax": "softmax"}
 
 
-def ending(settings: Run | Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
-    """Returns how a run ended: ``no_early_stopping`` (it has none and trained all its epochs),
-    ``never_triggered`` (it has early stopping, which never ended it) or ``stopped_early``."""
+class Ending(StrEnum):
+    """How a run ended (:func:`ending`)."""
+
+    NO_EARLY_STOPPING = "no_early_stopping"  # it has none and trained all its epochs
+    NEVER_TRIGGERED = "never_triggered"  # it has early stopping, which never ended it
+    STOPPED_EARLY = "stopped_early"
+
+
+def ending(settings: Run | Mapping[str, Any], metrics: Mapping[str, Any]) -> Ending:
+    """Returns how a run ended, an :class:`Ending`."""
     if not settings["early_stopping"]:
-        return "no_early_stopping"
-    return "never_triggered" if metrics["early_stop_epoch"] is None else "stopped_early"
+        return Ending.NO_EARLY_STOPPING
+    return Ending.NEVER_TRIGGERED if metrics["early_stop_epoch"] is None else Ending.STOPPED_EARLY
 
 
 def run_facts(run: str, settings: Run | Mapping[str, Any], metrics: Mapping[str, Any], number_format: Mapping[str, int]
@@ -35,8 +43,8 @@ def run_facts(run: str, settings: Run | Mapping[str, Any], metrics: Mapping[str,
     (validation - training loss) and ``accuracy_gap`` (validation - training accuracy)."""
     how = ending(settings, metrics)
     return {
-        **metrics, "run": run, "settings": settings, "ending": how, "stopped_early": how == "stopped_early",
-        "stop_epoch": metrics["early_stop_epoch"] if how == "stopped_early" else None,
+        **metrics, "run": run, "settings": settings, "ending": how, "stopped_early": how == Ending.STOPPED_EARLY,
+        "stop_epoch": metrics["early_stop_epoch"] if how == Ending.STOPPED_EARLY else None,
         "penalised": float(settings["l2_lambda"]) > 0,
         "loss_gap": loss_difference(metrics["val_loss"], metrics["train_loss"], number_format["loss_decimals"]),
         "accuracy_gap": accuracy_difference(metrics["val_accuracy"], metrics["train_accuracy"],

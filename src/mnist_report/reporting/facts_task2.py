@@ -8,12 +8,30 @@ sentences by the names they return. Accuracies and losses are compared as printe
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from mnist_report.common.outputs import VALIDATION_COLUMNS
+from mnist_report.reporting.facts_runs import Ending
 from mnist_report.reporting.latex import accuracy_difference, loss_difference
+
+
+class ComparedWith(StrEnum):
+    """What the steps of the early-stopping run of Task 2d are set against (:func:`early_stopping_facts`)."""
+
+    FULL_RUN = "full_run"  # fewer steps than run 2b, which ran to its end
+    STOPPED_RUN = "stopped_run"  # fewer than run 2b, which early stopping ended too
+    NOTHING = "nothing"
+
+
+class Saving(StrEnum):
+    """What early stopping saved against the full run (:func:`early_stopping_facts`)."""
+
+    FREE = "free"  # fewer steps, no lower accuracy
+    COSTLY = "costly"  # fewer steps, lower accuracy
+    NONE = "none"  # no saving against a full run to speak of
 
 
 def early_stopping_facts(full: dict[str, Any], stopping: dict[str, Any], accuracy_decimals: int) -> dict[str, Any]:
@@ -22,38 +40,56 @@ def early_stopping_facts(full: dict[str, Any], stopping: dict[str, Any], accurac
 
     ``reference_ran_to_end``: run 2b was not ended by early stopping. ``compared_with``: what the
     steps of 2d are set against: ``full_run`` (2d took fewer steps than 2b, which ran to its end),
-    ``stopped_run`` (fewer than 2b, which early stopping ended too) or ``nothing``.
+    ``stopped_run`` (fewer than 2b, which early stopping ended too) or ``nothing`` (a :class:`ComparedWith`).
     ``accuracy_change``: validation accuracy of 2d - that of 2b, as printed. ``saved_steps``: 2b's
     steps - 2d's. ``saving``: ``free`` (fewer steps than the full run, no lower accuracy), ``costly``
-    (fewer steps, lower accuracy) or ``none`` (no saving against a full run to speak of).
+    (fewer steps, lower accuracy) or ``none`` (no saving against a full run to speak of): a :class:`Saving`.
     """
-    ran_to_end = full["ending"] != "stopped_early"
+    ran_to_end = full["ending"] != Ending.STOPPED_EARLY
     fewer_steps = stopping["steps"] < full["steps"]
     change = accuracy_difference(stopping["val_accuracy"], full["val_accuracy"], accuracy_decimals)
     if fewer_steps and ran_to_end:
-        compared_with, saving = "full_run", "costly" if change.lower else "free"
+        compared_with, saving = ComparedWith.FULL_RUN, Saving.COSTLY if change.lower else Saving.FREE
     else:
-        compared_with, saving = ("stopped_run" if fewer_steps else "nothing"), "none"
+        compared_with, saving = (ComparedWith.STOPPED_RUN if fewer_steps else ComparedWith.NOTHING), Saving.NONE
     return {"reference_ran_to_end": ran_to_end, "compared_with": compared_with, "accuracy_change": change,
             "saved_steps": full["steps"] - stopping["steps"], "saving": saving}
+
+
+class Stopped(StrEnum):
+    """Which of the two runs of Task 2e early stopping ended (:func:`stopping_comparison`)."""
+
+    BOTH = "both"
+    SHUFFLED_ONLY = "shuffled_only"
+    UNSHUFFLED_ONLY = "unshuffled_only"
+    NEITHER = "neither"
+
+
+class StopOrder(StrEnum):
+    """When the shuffled run stopped, against the unshuffled one (:func:`stopping_comparison`)."""
+
+    EARLIER = "earlier"
+    LATER = "later"
+    SAME = "same"
 
 
 def stopping_comparison(unshuffled: dict[str, Any], shuffled: dict[str, Any], accuracy_decimals: int) -> dict[str, Any]:
     """Returns how the two runs of Task 2e ended (both :func:`mnist_report.reporting.facts_runs.run_facts`).
 
     ``stopped``: which of them early stopping ended: ``both``, ``shuffled_only``,
-    ``unshuffled_only`` or ``neither``. ``stop_order`` (both stopped; else None): the shuffled run
-    stopped ``earlier``, ``later`` or in the ``same`` epoch. ``accuracy_change``: validation accuracy
+    ``unshuffled_only`` or ``neither`` (a :class:`Stopped`). ``stop_order`` (both stopped; else None):
+    the shuffled run stopped ``earlier``, ``later`` or in the ``same`` epoch (a :class:`StopOrder`). ``accuracy_change``: validation accuracy
     with shuffling - without, as printed. ``sooner_and_no_better``: the shuffled run took fewer steps
     and its accuracy is not higher.
     """
     with_stop, without_stop = shuffled["stop_epoch"], unshuffled["stop_epoch"]
     if with_stop is not None and without_stop is not None:
-        stopped = "both"
-        stop_order = "earlier" if with_stop < without_stop else "later" if with_stop > without_stop else "same"
+        stopped = Stopped.BOTH
+        stop_order = (StopOrder.EARLIER if with_stop < without_stop else StopOrder.LATER if with_stop > without_stop
+                      else StopOrder.SAME)
     else:
-        stopped = ("shuffled_only" if with_stop is not None else "unshuffled_only" if without_stop is not None
-                   else "neither")
+        stopped = (Stopped.SHUFFLED_ONLY if with_stop is not None else Stopped.UNSHUFFLED_ONLY
+                   if without_stop is not None else Stopped.NEITHER)
         stop_order = None
     change = accuracy_difference(shuffled["val_accuracy"], unshuffled["val_accuracy"], accuracy_decimals)
     return {"stopped": stopped, "stop_order": stop_order, "accuracy_change": change,
@@ -109,6 +145,22 @@ def recurring_spikes(history: dict[str, np.ndarray], steps_per_epoch: int, inter
             "first_step": int(steps[0]), "last_step": int(steps[-1])}
 
 
+class RiseSize(StrEnum):
+    """The total rise of the validation loss with shuffling, against without (:func:`shuffling_facts`)."""
+
+    SMALLER = "smaller"
+    LARGER = "larger"
+    SAME = "same"
+
+
+class RiseCount(StrEnum):
+    """The number of rises of the validation loss with shuffling, against without (:func:`shuffling_facts`)."""
+
+    MORE = "more"
+    FEWER = "fewer"
+    SAME = "same"
+
+
 def shuffling_facts(unshuffled: dict[str, np.ndarray], shuffled: dict[str, np.ndarray], steps_per_epoch: int,
                     interval: int | None, plotted: dict[str, np.ndarray], loss_decimals: int) -> dict[str, Any]:
     """Returns how much the validation loss jumps upwards with and without shuffling: the spikes of Task 2e.
@@ -118,8 +170,8 @@ def shuffling_facts(unshuffled: dict[str, np.ndarray], shuffled: dict[str, np.nd
     from zero weights and the loss swings widely, and taking the same batches every epoch cannot
     matter yet. ``interval`` is the number of steps between validations of the unshuffled run (None:
     unknown; then no spikes are looked for). Of the rises, ``rise_size`` compares the totals as printed
-    with ``loss_decimals`` (``smaller``, ``larger`` or ``same`` with shuffling), ``rise_count`` the
-    numbers of rises (``more``, ``fewer``, ``same``), and ``count_agrees_with_size`` says whether
+    with ``loss_decimals`` (a :class:`RiseSize`), ``rise_count`` the
+    numbers of rises (a :class:`RiseCount`), and ``count_agrees_with_size`` says whether
     both point the same way (more and larger, or fewer and smaller). ``in_figure`` says whether the unshuffled run's validation history is the start of
     ``plotted`` (the run of Figure 1), so that the text can point to the curve it measures.
     """
@@ -136,15 +188,17 @@ def shuffling_facts(unshuffled: dict[str, np.ndarray], shuffled: dict[str, np.nd
     in_figure = len(plotted["step"]) >= length and all(
         np.array_equal(plotted[column][:length], unshuffled[column]) for column in VALIDATION_COLUMNS)
     size = loss_difference(rise_shuffled, rise_unshuffled, loss_decimals)
-    rise_size = "smaller" if size.lower else "larger" if size.higher else "same"
-    rise_count = "more" if rises_shuffled > rises_unshuffled else "fewer" if rises_shuffled < rises_unshuffled else "same"
+    rise_size = RiseSize.SMALLER if size.lower else RiseSize.LARGER if size.higher else RiseSize.SAME
+    rise_count = (RiseCount.MORE if rises_shuffled > rises_unshuffled else RiseCount.FEWER
+                  if rises_shuffled < rises_unshuffled else RiseCount.SAME)
     return {
         "first_step": steps_per_epoch, "epoch_0_last_step": steps_per_epoch - 1, "first_validation": first_validation, "last_step": last_step,
         "steps_per_epoch": steps_per_epoch,
         "rise_unshuffled": rise_unshuffled, "rises_unshuffled": rises_unshuffled,
         "rise_shuffled": rise_shuffled, "rises_shuffled": rises_shuffled,
         "rise_size": rise_size, "rise_count": rise_count,
-        "count_agrees_with_size": (rise_count, rise_size) in (("more", "larger"), ("fewer", "smaller")),
+        "count_agrees_with_size": (rise_count, rise_size) in ((RiseCount.MORE, RiseSize.LARGER),
+                                                              (RiseCount.FEWER, RiseSize.SMALLER)),
         "unshuffled_never_rose": rises_unshuffled == 0, "shuffled_never_rose": rises_shuffled == 0,
         "validation_interval": interval,
         "spikes": recurring_spikes(unshuffled, steps_per_epoch, interval) if interval else None,

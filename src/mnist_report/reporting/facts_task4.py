@@ -7,6 +7,7 @@ they return. Accuracies are compared as printed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -37,14 +38,21 @@ def roughness(weights: np.ndarray) -> float:
     return float(per_class.mean())
 
 
+class Smoother(StrEnum):
+    """Which penalty's weights of Task 4b are the smoother (:func:`weights_facts`)."""
+
+    STRONGER = "stronger"
+    WEAKER = "weaker"
+    EQUAL = "equal"
+
+
 def weights_facts(top: dict[str, Any], bottom: dict[str, Any]) -> dict[str, Any]:
     """Returns the comparison of Task 4b between the weights of its two rows, each ``{"run",
     "l2_lambda", "roughness"}`` (:func:`roughness`): ``top``, ``bottom``, the same as ``low`` and
-    ``high`` (by lambda), ``smoother``: ``stronger`` (the stronger penalty's weights are the smoother),
-    ``weaker`` or ``equal``, and ``weaker_unpenalised`` (the weaker penalty is lambda = 0)."""
+    ``high`` (by lambda), ``smoother``: a :class:`Smoother`, and ``weaker_unpenalised`` (the weaker penalty is lambda = 0)."""
     low, high = sorted((top, bottom), key=lambda w: w["l2_lambda"])
-    smoother = ("stronger" if high["roughness"] < low["roughness"]
-                else "weaker" if high["roughness"] > low["roughness"] else "equal")
+    smoother = (Smoother.STRONGER if high["roughness"] < low["roughness"]
+                else Smoother.WEAKER if high["roughness"] > low["roughness"] else Smoother.EQUAL)
     return {"top": top, "bottom": bottom, "low": low, "high": high, "smoother": smoother,
             "weaker_unpenalised": low["l2_lambda"] == 0}
 
@@ -86,18 +94,43 @@ def strictly_monotonic(values: Sequence[Any], falling: bool) -> bool:
     return all((b < a) if falling else (b > a) for a, b in zip(values, values[1:]))
 
 
+class AccuracyTrend(StrEnum):
+    """How the validation accuracy moves with lambda (:func:`sweep_facts`)."""
+
+    DECREASING = "decreasing"  # strictly
+    INCREASING = "increasing"  # strictly
+    CONSTANT = "constant"
+    MIXED = "mixed"
+
+
+class PenaltyEffect(StrEnum):
+    """What the penalty does to the validation accuracy (:func:`sweep_facts`)."""
+
+    NONE = "none"  # accuracy constant
+    ONLY_COSTS = "only_costs"  # no lambda beats the weakest
+    HELPS_THEN_COSTS = "helps_then_costs"  # the best lambda beats the strongest
+    HELPS = "helps"
+
+
+class DecayBalance(StrEnum):
+    """Of the runs with a penalty, which took more steps than their decay time constant (:func:`sweep_facts`)."""
+
+    ALL = "all"
+    NONE = "none"
+    SOME = "some"
+
+
 def sweep_facts(sweep: list[dict[str, Any]], decimals: int) -> dict[str, Any]:
     """Returns the comparisons Tasks 4c to 4e make across lambda (sweep entries of :func:`sweep_entry`,
     by increasing lambda). Accuracies are compared as printed with ``decimals`` digits; of equal
     ones, the smallest lambda counts as the best and as the worst.
 
     ``weakest``/``strongest``: the entries of the smallest and largest lambda. ``accuracy_trend``:
-    ``decreasing`` or ``increasing`` (strictly, with lambda), ``constant`` or ``mixed``.
+    an :class:`AccuracyTrend`.
     ``best_vs_weakest``, ``strongest_vs_weakest``: validation accuracy differences (Difference).
-    ``penalty_effect``: ``none`` (accuracy constant), ``only_costs`` (no lambda beats the weakest),
-    ``helps_then_costs`` (the best lambda beats the strongest) or ``helps``. ``decay_balance``: of the
-    runs with a penalty (``decaying``), whether ``all``, ``none`` or ``some`` took more steps than
-    their decay time constant (``balanced``, ``unbalanced``).
+    ``penalty_effect``: a :class:`PenaltyEffect`. ``decay_balance``: of the runs with a penalty
+    (``decaying``), which took more steps than their decay time constant (``balanced``,
+    ``unbalanced``): a :class:`DecayBalance`.
     """
     accuracies = [percent_value(entry["val_accuracy"], decimals) for entry in sweep]
     train_accuracies = [percent_value(entry["train_accuracy"], decimals) for entry in sweep]
@@ -110,15 +143,15 @@ def sweep_facts(sweep: list[dict[str, Any]], decimals: int) -> dict[str, Any]:
     unbalanced = [entry for entry in decaying if entry["steps"] <= entry["decay_steps"]]
     full_steps = sorted({entry["full_steps"] for entry in sweep})
     if strictly_monotonic(accuracies, falling=True):
-        accuracy_trend = "decreasing"
+        accuracy_trend = AccuracyTrend.DECREASING
     elif strictly_monotonic(accuracies, falling=False):
-        accuracy_trend = "increasing"
+        accuracy_trend = AccuracyTrend.INCREASING
     else:
-        accuracy_trend = "constant" if len(set(accuracies)) == 1 else "mixed"
+        accuracy_trend = AccuracyTrend.CONSTANT if len(set(accuracies)) == 1 else AccuracyTrend.MIXED
     best_is_weakest = best is weakest
     strongest_costs = accuracies[-1] < percent_value(best["val_accuracy"], decimals)
-    penalty_effect = ("none" if accuracy_trend == "constant" else "only_costs" if best_is_weakest
-                      else "helps_then_costs" if strongest_costs else "helps")
+    penalty_effect = (PenaltyEffect.NONE if accuracy_trend == AccuracyTrend.CONSTANT else PenaltyEffect.ONLY_COSTS
+                      if best_is_weakest else PenaltyEffect.HELPS_THEN_COSTS if strongest_costs else PenaltyEffect.HELPS)
     norm_ratio = (weakest["weight_norm_squared"] / strongest["weight_norm_squared"]
                   if strongest["weight_norm_squared"] > 0 else None)
     return {
@@ -137,5 +170,6 @@ def sweep_facts(sweep: list[dict[str, Any]], decimals: int) -> dict[str, Any]:
         "ran_to_the_end": [entry for entry in sweep if entry["early_stop_epoch"] is None],
         "full_steps": full_steps, "same_full_steps": len(full_steps) == 1,
         "decaying": decaying, "balanced": balanced, "unbalanced": unbalanced,
-        "decay_balance": "all" if not unbalanced else "none" if not balanced else "some",
+        "decay_balance": (DecayBalance.ALL if not unbalanced else DecayBalance.NONE if not balanced
+                          else DecayBalance.SOME),
     }

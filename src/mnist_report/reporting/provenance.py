@@ -11,6 +11,7 @@ import importlib.metadata
 import shutil
 import subprocess
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,21 @@ def _git(root: Path, *arguments: str) -> subprocess.CompletedProcess:
                           timeout=GIT_TIMEOUT_SECONDS, check=False)
 
 
+class Tree(StrEnum):
+    """The working tree of the commit the report was built from (:func:`git_state`)."""
+
+    MODIFIED = "modified"
+    UNCHANGED = "unchanged"
+    UNKNOWN = "unknown"  # no git, or no repository
+
+
 def git_state(root: Path) -> dict[str, Any]:
     """Returns :func:`read_git_state` with the facts Appendix B chooses its sentences by:
-    ``has_commit``; ``tree``: ``modified``, ``unchanged`` or ``unknown``; ``more_changes``: whether
+    ``has_commit``; ``tree``: a :class:`Tree`; ``more_changes``: whether
     more paths changed than ``changes`` lists."""
     state = read_git_state(root)
     state["has_commit"] = state["commit"] is not None
-    state["tree"] = {True: "modified", False: "unchanged", None: "unknown"}[state["modified"]]
+    state["tree"] = {True: Tree.MODIFIED, False: Tree.UNCHANGED, None: Tree.UNKNOWN}[state["modified"]]
     state["more_changes"] = state["change_count"] > len(state["changes"])
     return state
 
