@@ -3,6 +3,7 @@ that pyproject.toml configures (CI runs the same two commands, .ci/run)."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -57,3 +58,18 @@ def test_ruff_finds_nothing():
 def test_mypy_finds_nothing():
     result = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_yaml_is_read_as_dvc_reads_it_and_pyyaml_is_no_dependency():
+    """params.yaml and dvc.lock mean to a stage what they mean to DVC: read with ruamel.yaml (YAML
+    1.2, config.schema.parse_yaml), never with PyYAML (YAML 1.1 reads ``5e-2`` as a string)."""
+    requirements = [requirement.split(">")[0].split("=")[0].lower() for requirement in pyproject()["project"]["dependencies"]]
+    assert "ruamel.yaml" in requirements and "pyyaml" not in requirements
+    importers = []
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name == "yaml" or name.startswith("yaml.") for name in names):
+                importers.append(path.relative_to(ROOT).as_posix())
+    assert importers == []

@@ -17,11 +17,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import yaml
+from ruamel.yaml.error import YAMLError
 
 from mnist_report.common.errors import PipelineError
 from mnist_report.common.outputs import FIGURES_DIR as FIGURES_PATH
 from mnist_report.common.outputs import TEX_PATH
+from mnist_report.config.schema import parse_yaml
 
 REPORT_TEX = TEX_PATH.as_posix()
 FIGURES_DIR = FIGURES_PATH.as_posix()
@@ -77,10 +78,11 @@ def resolve(repo, name: str) -> str | None:
 
 
 def locked_digest(lock_text: str) -> str | None:
-    """Returns the md5 that ``dvc.lock`` records for ``report/build/report.tex``, or None."""
+    """Returns the md5 that ``dvc.lock`` records for ``report/build/report.tex``, or None. The file is
+    read as DVC reads it (:func:`~mnist_report.config.schema.parse_yaml`)."""
     try:
-        lock = yaml.safe_load(lock_text) or {}
-    except yaml.YAMLError:
+        lock = parse_yaml(lock_text) or {}
+    except YAMLError:
         return None
     stages = lock.get("stages") if isinstance(lock, dict) else None
     for stage in (stages or {}).values():
