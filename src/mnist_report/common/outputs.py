@@ -40,7 +40,7 @@ METRIC_KEYS = {
     "early_stop_epoch": "epoch", "steps": "count", "weight_norm_squared": "number",
 }
 #: The keys of ``metrics/history/<run>/schedule.json``: the training schedule the run followed
-#: (trainer.final_metrics computes them), which the report states as the run followed it rather than
+#: (core.sgd.final_metrics computes them), which the report states as the run followed it rather than
 #: re-deriving it; each an integer >= 1.
 SCHEDULE_KEYS = {"steps_per_epoch": "schedule", "validation_interval": "schedule", "early_stopping_patience": "schedule"}
 #: What each kind of :data:`METRIC_KEYS` and :data:`SCHEDULE_KEYS` must be, as the error line says it.
@@ -74,11 +74,11 @@ def figure_pdf(name: str) -> str:
 
 
 def split_schedule(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Returns (metrics, schedule): ``values`` (trainer.final_metrics) split into the keys of
+    """Returns (metrics, schedule): ``values`` (core.sgd.final_metrics) split into the keys of
     :data:`METRIC_KEYS` and those of :data:`SCHEDULE_KEYS`; raises PipelineError for any other key."""
     unknown = sorted(set(values) - set(METRIC_KEYS) - set(SCHEDULE_KEYS))
     if unknown:
-        raise PipelineError(f"trainer.final_metrics returned {', '.join(unknown)}: neither a metric nor a schedule key "
+        raise PipelineError(f"core.sgd.final_metrics returned {', '.join(unknown)}: neither a metric nor a schedule key "
                             "(outputs.METRIC_KEYS, SCHEDULE_KEYS)")
     return ({key: values[key] for key in METRIC_KEYS if key in values},
             {key: values[key] for key in SCHEDULE_KEYS if key in values})

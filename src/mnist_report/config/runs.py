@@ -17,7 +17,7 @@ from mnist_report.mnist.data import TRAIN_SIZE  # the largest training set a run
 # --- runs ------------------------------------------------------------------------------------------
 
 Digit = Annotated[StrictInt, Field(ge=0, le=9)]
-#: The seeds np.random.RandomState (the shuffling generator of trainer.py) accepts: 0 <= seed < 2**32.
+#: The seeds np.random.RandomState (the shuffling generator of core/sgd.py) accepts: 0 <= seed < 2**32.
 SEED_LIMIT = 2**32
 
 

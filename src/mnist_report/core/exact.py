@@ -39,7 +39,7 @@ def one_blas_thread() -> Iterator[None]:
     """Runs the BLAS on one thread inside the block (restored after it).
 
     Why: a BLAS that splits the 128-row products of SGD over its threads gains little on an idle
-    machine and loses 10-50x on a busy one, where its threads wait for each other; the trainer keeps
+    machine and loses 10-50x on a busy one, where its threads wait for each other; the SGD loop keeps
     the second core busy with the validations instead. The bits are the same either way."""
     with ThreadpoolController().limit(limits=1, user_api="blas"):
         yield

@@ -100,7 +100,7 @@ class LinearModel:
 
     def evaluate_each(self, X: Inputs, Y: np.ndarray, weights: list[np.ndarray]) -> list[tuple[float, float]]:
         """Returns ``(C, accuracy)`` on (X, Y) of each weight matrix (785, K) of ``weights`` (the
-        trainer's copies of several moments), from one product that reads ``X`` once."""
+        SGD loop's copies of several moments), from one product that reads ``X`` once."""
         return [(self.cross_entropy(z, Y), self.accuracy_from_logits(z, Y)) for z in X.times_each(weights)]
 
     def accuracy(self, X: Inputs, Y: np.ndarray) -> float:

@@ -37,7 +37,7 @@ class Progress:
     def epoch_line(self, epoch: int, history: History) -> str:
         """Returns the line of the end of ``epoch`` (0-based), from the run's ``history`` so far."""
         elapsed = self.clock() - self.start
-        # The trainer calls this once the epoch's validations are in the history (they are computed
+        # The SGD loop calls this once the epoch's validations are in the history (they are computed
         # while SGD goes on), when train_loss may already hold steps of the next epoch.
         batches = history.train_loss[epoch * self.steps_per_epoch:(epoch + 1) * self.steps_per_epoch]
         batch_loss = math.fsum(batches) / len(batches)
@@ -47,7 +47,7 @@ class Progress:
                 f"{duration(elapsed)} elapsed, at most {duration(left)} left")
 
     def epoch_done(self, epoch: int, history: History) -> None:
-        """The trainer's ``on_epoch``: prints :meth:`epoch_line`."""
+        """The SGD loop's ``on_epoch``: prints :meth:`epoch_line`."""
         print(self.epoch_line(epoch, history), flush=True)
 
     def last_line(self, metrics: dict, written: Sequence[Path]) -> str:
