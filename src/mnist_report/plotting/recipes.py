@@ -21,9 +21,8 @@ import numpy as np
 from mnist_report.common import outputs
 from mnist_report.common.errors import PipelineError
 from mnist_report.common.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS, output_paths
-from mnist_report.config.figures import FIGURE_NAMES, NormFigure, StepFigure
+from mnist_report.config.figures import FIGURE_NAMES, REGISTRY, NormFigure, StepFigure, shown_runs
 from mnist_report.config.params import Params
-from mnist_report.config.runs import lambda_sweep
 from mnist_report.mnist.data import DIGITS, PIXELS
 from mnist_report.plotting.drawings import LINESTYLES, Curve, steps_figure, weight_norm_figure, weights_figure
 
@@ -70,11 +69,13 @@ def read_weight_norm(root: Path, run: str) -> float:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to draw one figure: ``draw(**arguments)``, where ``draw`` is one of this module's drawing
-    functions and ``arguments`` hold everything it needs (curves, weights, labels, limits, sizes).
+    """How to draw one figure: ``draw(**arguments)``, where ``draw`` is a drawing function of
+    :mod:`mnist_report.plotting.drawings` and ``arguments`` hold everything it needs (curves, weights,
+    labels, limits, sizes).
 
-    A drawing is a function of its recipe, this module's code and the libraries alone, so
-    :func:`~mnist_report.plotting.cache.recipe_digest` identifies the PNG it gives (see :func:`draw_all`).
+    A drawing is a function of its recipe, the drawing code and the libraries alone, so
+    :func:`~mnist_report.plotting.cache.recipe_digest` identifies the PNG it gives (see
+    :func:`~mnist_report.plotting.render.draw_figures`).
     """
 
     draw: Any
@@ -91,7 +92,8 @@ def build_figures(params: Params, root: Path = Path(".")) -> dict[str, Figure]:
 
 def figure_recipes(params: Params, root: Path = Path(".")) -> dict[str, Recipe]:
     """Returns figure name -> :class:`Recipe`, in the order of FIGURE_NAMES, every input read and
-    checked."""
+    checked. Which runs each figure shows, and in which order, is its registry entry's
+    (:func:`~mnist_report.config.figures.shown_runs`)."""
     figures, runs, roles = params.figures, params.runs, params.roles
     block = figures.loss_block_steps
     root = Path(root)
@@ -101,6 +103,9 @@ def figure_recipes(params: Params, root: Path = Path(".")) -> dict[str, Recipe]:
         if path not in histories:  # 3b's softmax history is also 4c's lambda = 0
             histories[path] = read_history(root, path, columns, run)
         return histories[path]
+
+    def shown(name: str) -> list[str]:
+        return shown_runs(REGISTRY[name], runs, roles)
 
     def train(run: str) -> dict[str, np.ndarray]:
         return history(output_paths(run)["train_history"], TRAIN_COLUMNS, run)
@@ -120,36 +125,36 @@ def figure_recipes(params: Params, root: Path = Path(".")) -> dict[str, Recipe]:
         return Recipe(steps_figure, dict(curves=curves, x_label=figures.steps_label, y_label=settings.y_label,
                                          y_limits=settings.y_limits, size_inches=figures.size_inches, name=name))
 
-    def loss_and_accuracy(loss_name: str, accuracy_name: str, run: str) -> dict[str, Recipe]:
+    def loss_and_accuracy(loss_name: str, accuracy_name: str) -> dict[str, Recipe]:
+        """A run's training and validation loss, and its training and validation accuracy."""
+        (loss_run,), (accuracy_run,) = shown(loss_name), shown(accuracy_name)
         loss_labels, accuracy_labels = labels(loss_name), labels(accuracy_name)
-        steps = validation(run)["step"]
         return {
             loss_name: step_figure(loss_name, [
-                Curve(loss_labels[0], train(run)["step"], train(run)["train_loss"], block),
-                Curve(loss_labels[1], steps, validation(run)["val_loss"])]),
+                Curve(loss_labels[0], train(loss_run)["step"], train(loss_run)["train_loss"], block),
+                Curve(loss_labels[1], validation(loss_run)["step"], validation(loss_run)["val_loss"])]),
             accuracy_name: step_figure(accuracy_name, [
-                Curve(accuracy_labels[0], steps, validation(run)["train_accuracy"]),
-                Curve(accuracy_labels[1], steps, validation(run)["val_accuracy"])]),
+                Curve(accuracy_labels[0], validation(accuracy_run)["step"], validation(accuracy_run)["train_accuracy"]),
+                Curve(accuracy_labels[1], validation(accuracy_run)["step"], validation(accuracy_run)["val_accuracy"])]),
         }
 
-    drawn = loss_and_accuracy("2b_loss", "2b_accuracy", roles["2b"])
-    pair = (roles["2e_unshuffled"], roles["2e_shuffled"])
+    drawn = loss_and_accuracy("2b_loss", "2b_accuracy")
     drawn["2e_loss"] = step_figure("2e_loss", [
         Curve(label, train(run)["step"], train(run)["train_loss"], block)
-        for label, run in zip(labels("2e_loss"), pair)])
+        for label, run in zip(labels("2e_loss"), shown("2e_loss"))])
     drawn["2e_accuracy"] = step_figure("2e_accuracy", [
         Curve(label, validation(run)["step"], validation(run)["val_accuracy"])
-        for label, run in zip(labels("2e_accuracy"), pair)])
-    drawn |= loss_and_accuracy("3b_loss", "3c_accuracy", roles["3b"])
+        for label, run in zip(labels("2e_accuracy"), shown("2e_accuracy"))])
+    drawn |= loss_and_accuracy("3b_loss", "3c_accuracy")
 
     weights = figures.figure("4b_weights")
     drawn["4b_weights"] = Recipe(weights_figure, dict(
         rows=[(_label(weights.row_label, "figures.4b_weights.row_label",
                       l2_lambda=runs[run].l2_lambda, run=run), read_softmax_weights(root, run))
-              for run in (roles["4b_top"], roles["4b_bottom"])],
+              for run in shown("4b_weights")],
         size_inches=figures.size_of("4b_weights")))
 
-    sweep = lambda_sweep(runs)
+    sweep = [(runs[run].l2_lambda, run) for run in shown("4c_val_accuracy")]  # by lambda
     shared = {l2_lambda for l2_lambda, _ in sweep if sum(other == l2_lambda for other, _ in sweep) > 1}
 
     def sweep_label(l2_lambda: float, run: str) -> str:
@@ -165,8 +170,9 @@ def figure_recipes(params: Params, root: Path = Path(".")) -> dict[str, Recipe]:
         for i, (l2_lambda, run) in enumerate(sweep)])
 
     norm = figures.figure("4e_weight_norm")
+    norm_runs = shown("4e_weight_norm")
     drawn["4e_weight_norm"] = Recipe(weight_norm_figure, dict(
-        l2_lambdas=[l2_lambda for l2_lambda, _ in sweep], weight_norms=[read_weight_norm(root, run) for _, run in sweep],
+        l2_lambdas=[runs[run].l2_lambda for run in norm_runs], weight_norms=[read_weight_norm(root, run) for run in norm_runs],
         x_label=norm.x_label, y_label=norm.y_label, y_scale=norm.y_scale,
         legend=labels("4e_weight_norm"), size_inches=figures.size_inches))
     return {name: drawn[name] for name in FIGURE_NAMES}
