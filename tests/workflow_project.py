@@ -64,6 +64,18 @@ NEEDS_PIPELINE_TOOLS = [
 
 # ------------------------------------------------------------------------------------- helpers
 
+def documents() -> list[tuple[str, str]]:
+    """(path from the repository, text) of README.md and of every docs/*.md, the README first: the
+    documents whose shown commands the tests run."""
+    paths = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    return [(path.relative_to(REPO).as_posix(), path.read_text(encoding="utf-8")) for path in paths]
+
+
+def console_blocks() -> list[tuple[str, str]]:
+    """(document, body) of every ```console block of :func:`documents`, in order."""
+    return [(name, block) for name, text in documents() for block in re.findall(r"```console\n(.*?)```", text, flags=re.S)]
+
+
 def dvc_executable() -> str:
     for candidate in (VENV_BIN / "dvc", shutil.which("dvc")):
         if candidate and Path(candidate).is_file():
