@@ -178,7 +178,7 @@ def table(lines: list[str]) -> list[list[str]]:
 def test_exp_run_show_apply(baseline, scratch):
     project = baseline.copy(scratch / "project")
     before = project.json("metrics/softmax.json")
-    # The README's command: `-n` names the experiment (without it DVC makes up a name); `++`:
+    # The shown command: `-n` names the experiment (without it DVC makes up a name); `++`:
     # runs.softmax has no learning_rate key of its own (it takes defaults'), and without `++` DVC
     # refuses to add one.
     command, shown = shown_output("dvc exp run -n softmax-lr-0-02")
@@ -193,7 +193,7 @@ def test_exp_run_show_apply(baseline, scratch):
     name, exp = found[0]
     assert name == "softmax-lr-0-02"
 
-    # The README's `dvc exp show`: the name, the parameter that differs and the changed run's final
+    # The shown `dvc exp show`: the name, the parameter that differs and the changed run's final
     # validation loss and accuracy, as DVC prints them (5 significant digits), in its columns.
     command, shown = shown_output("dvc exp show --only-changed")
     printed = project.dvc(*command[1:]).stdout  # not a terminal: the whole table, as DVC's pager shows it
@@ -205,7 +205,7 @@ def test_exp_run_show_apply(baseline, scratch):
     assert rows["softmax-lr-0-02"] == [f"{metrics['val_loss']:.5g}", f"{metrics['val_accuracy']:.5g}", "0.02"]
     assert rows["main"] == [f"{before['val_loss']:.5g}", f"{before['val_accuracy']:.5g}", "-"]
     assert [row[0].split("[")[-1].rstrip("]") for row in expected[1:]] == ["workspace", "main", "softmax-lr-0-02"]
-    # As wide as the README says (its rows are this table's, a commit's digest aside).
+    # As wide as docs/workflows.md says (its rows are this table's, a commit's digest aside).
     def width(lines: list[str]) -> int:
         return max(len(line.rstrip()) for line in lines if line.strip() and not set(line.strip()) <= {"─"})
     assert width(printed.splitlines()) == width(shown) == 128
@@ -213,7 +213,7 @@ def test_exp_run_show_apply(baseline, scratch):
     assert {"train_loss", "val_loss", "train_accuracy", "val_accuracy"} <= metrics.keys()
     assert metrics["train_loss"] != before["train_loss"]
 
-    # Back to the baseline, then bring the experiment back, as the README does.
+    # Back to the baseline, then bring the experiment back, as docs/workflows.md does.
     project.git("checkout", "--", ".")
     project.dvc("checkout")
     assert project.json("metrics/softmax.json") == before
@@ -263,7 +263,7 @@ def test_queued_sweep_runs_with_queue_start(swept, scratch):
     for name in SWEEP:
         assert re.search(rf"^\S+\s+{re.escape(name)}\s+.*\bSuccess\b", status, flags=re.M), \
             f"{status}\n{project.dvc('queue', 'logs', name, check=False).stdout}"
-        # The README's `dvc queue logs <name>`: the experiment's console output, its train stage's lines too.
+        # The shown `dvc queue logs <name>`: the experiment's console output, its train stage's lines too.
         assert "train@binary: " in project.dvc("queue", "logs", name).stdout
     found = experiments(project.dvc_json("exp", "show"))
     baseline_metrics = project.json("metrics/binary.json")

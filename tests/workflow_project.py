@@ -322,7 +322,7 @@ def build_baseline(scratch: Path) -> Project:
     assert not [run for run, settings in params["runs"].items() if "epochs" in (settings or {})], \
         "a run sets its own epochs: the workflow tests would train it for that long"
 
-    project.git("init", "-q", "-b", "main")  # the branch the README shows (git's default varies)
+    project.git("init", "-q", "-b", "main")  # the branch the docs show (git's default varies)
     project.git("config", "user.name", "Workflow Test")
     project.git("config", "user.email", "workflow-test@example.invalid")
     project.git("config", "commit.gpgsign", "false")
@@ -450,7 +450,7 @@ def stop_queue(project: Project) -> None:
 
 @dataclass
 class Swept:
-    """A copy of the baseline after the README's queued sweep: SWEEP queued with `dvc exp run --queue`,
+    """A copy of the baseline after docs/workflows.md's queued sweep: SWEEP queued with `dvc exp run --queue`,
     run by `dvc queue start -j 1`, and what was seen on the way."""
 
     project: Project
