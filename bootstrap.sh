@@ -245,13 +245,13 @@ case "${1:-}" in
         python -m pytest -n auto --dist loadfile "${@:2}"
         ;;
     benchmark)
-        # Training speed against the straightforward baseline (README, Speed); no TeX needed.
+        # Training speed against the straightforward baseline (docs/performance.md); no TeX needed.
         setup_python
         dvc repro download
         python benchmarks/train_speed.py "${@:2}"
         ;;
     loops)
-        # The change-a-learning-rate-to-PDF loops (README, Speed), on a scratch copy of HEAD.
+        # The change-a-learning-rate-to-PDF loops (docs/performance.md), on a scratch copy of HEAD.
         start_tex
         setup_python
         wait_tex

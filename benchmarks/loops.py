@@ -21,8 +21,8 @@ For each loop (``binary``: ``runs.binary.learning_rate``; ``softmax``: ``runs.so
   and the PDF are compared byte for byte with those of the three stages' commands run again with
   the caches (``.cache/``) removed. A difference exits 1.
 
-Prints a table (medians, range in brackets) beside the targets of the README's Speed section, with
-the CPU time (user + system) of the repro, its stages included: on a machine that other work shares,
+Prints a table (medians, range in brackets) beside the targets of docs/performance.md ("The loops you
+wait on"), with the CPU time (user + system) of the repro, its stages included: on a machine that other work shares,
 a steadier figure than the wall time; then a table of CPU times alone: the repro, each stage's command,
 and DVC's own process (`dvc repro` runs as the dvc script runs it, and reports its own CPU time, without
 that of the commands it starts).

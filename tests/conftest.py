@@ -65,7 +65,7 @@ def changed(request, baseline, tmp_path_factory) -> Changed:
 
 @pytest.fixture(scope="session")
 def swept(request, baseline, tmp_path_factory) -> Swept:
-    """A copy of the baseline after the README's queued sweep (`dvc exp run --queue` of two learning
+    """A copy of the baseline after docs/workflows.md's queued sweep (`dvc exp run --queue` of two learning
     rates, `dvc queue start`), built once per session: tests/test_workflows.py checks the sweep,
     tests/test_diff.py diffs against one of its experiments. Read-only: the tests copy it."""
     return built_once(request, tmp_path_factory, "swept", lambda scratch: build_swept(baseline, scratch))

@@ -1,4 +1,4 @@
-"""The README's sweep across several machines, end to end on one machine.
+"""The sweep across several machines of docs/workflows.md, end to end on one machine.
 
 Three clones of one bare git repository stand for three machines; a local directory is their
 shared DVC remote. Each clone has its own DVC cache, as a machine would. Machines A and B each run

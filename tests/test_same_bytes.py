@@ -1,4 +1,4 @@
-"""The same bytes on every machine (README; issue 18): the train stage's outputs are a function of
+"""The same bytes on every machine (docs/same-bytes.md; issue 18): the train stage's outputs are a function of
 params.yaml and the data alone.
 
 Two short real runs, ``binary_shuffled`` (523 steps, early stop) and ``softmax_lambda_1`` (621 steps,

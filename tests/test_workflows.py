@@ -1,4 +1,5 @@
-"""The comparison and sharing workflows of the README, end to end, with the real ``dvc`` command.
+"""The comparison and sharing workflows of the README and docs/workflows.md, end to end, with the real
+``dvc`` command.
 
 Each test works in the one-epoch copy of this project that tests/workflow_project.py describes and
 tests/conftest.py builds once for the test session (the ``baseline`` fixture); a test that changes
@@ -20,9 +21,10 @@ from workflow_project import (
     MNIST_NAMES,
     NEEDS_PIPELINE_TOOLS,
     NEW_BINARY_LR,
-    REPO,
     SWEEP,
     Project,
+    console_blocks,
+    documents,
     experiments,
     md5,
     module_scratch,
@@ -95,7 +97,7 @@ def test_going_back_to_a_value_already_run_restores_from_the_run_cache(changed, 
     (project.root / "params.yaml").write_text(set_run_param(project.read("params.yaml"), "binary", "learning_rate", old))
     repro = project.dvc("repro").stdout.splitlines()
     print("\n".join(repro))
-    (_, shown), = [(command, output) for command, output in readme_console()
+    (_, shown), = [(command, output) for command, output in shown_console()
                    if command == "dvc repro" and any("is cached" in line for line in output)]
     assert shown == [line for line in repro if "is cached" in line]
     assert ran_stages("\n".join(repro)) == []
@@ -104,21 +106,21 @@ def test_going_back_to_a_value_already_run_restores_from_the_run_cache(changed, 
 def test_params_diff_prints_nothing_on_a_clean_tree_as_the_readme_says(baseline, scratch):
     project = baseline.copy(scratch / "project", data=False)  # params diff reads git only
     assert project.dvc("params", "diff").stdout == ""
-    command, _ = readme_output("dvc params diff")
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert "dvc params diff                 # prints nothing when params.yaml is as committed" in readme
-    assert "(nothing printed: no change)" in readme
+    command, _ = shown_output("dvc params diff")
+    docs = "".join(text for _, text in documents())
+    assert "dvc params diff                 # prints nothing when params.yaml is as committed" in docs
+    assert "(nothing printed: no change)" in docs
 
 
 def test_the_readme_shows_the_branch_the_project_is_on(baseline):
     # The scratch project's branch is main, as the repository's; DVC's tables name it as the baseline.
     assert baseline.git("branch", "--show-current").stdout.strip() == "main"
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert "master" not in readme
+    for name, text in documents():
+        assert "master" not in text, name
     # `dvc exp list` heads its list with the branch; `dvc exp show` has a row for it.
-    (listed,) = [output for command, output in readme_console() if command == "dvc exp list origin"]
+    (listed,) = [output for command, output in shown_console() if command == "dvc exp list origin"]
     assert listed[0] == "main:"
-    for command, output in readme_console():
+    for command, output in shown_console():
         if command.startswith("dvc exp show"):
             assert [row[0] for row in table(output)[1:3]] == ["workspace", "main"], command
 
@@ -145,12 +147,11 @@ def test_plots_diff_between_two_commits_writes_html_with_both(changed, scratch):
 
 # ------------------------------------------------------------------------- experiments
 
-def readme_console() -> list[tuple[str, list[str]]]:
-    """Every command of the README's console blocks (``$ `` or ``(machine X) $ ``, its trailing
-    comment dropped) with the output lines shown under it."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def shown_console() -> list[tuple[str, list[str]]]:
+    """Every command of the console blocks of the README and docs/*.md (``$ `` or ``(machine X) $ ``,
+    its trailing comment dropped) with the output lines shown under it."""
     shown: list[tuple[str, list[str]]] = []
-    for block in re.findall(r"```console\n(.*?)```", readme, flags=re.S):
+    for _, block in console_blocks():
         for line in block.splitlines():
             command = re.match(r"^(?:\(machine \w\) )?\$ (.*)$", line)
             if command:
@@ -160,12 +161,13 @@ def readme_console() -> list[tuple[str, list[str]]]:
     return shown
 
 
-def readme_output(prefix: str) -> tuple[list[str], list[str]]:
-    """The README's first command starting with ``prefix`` (as shlex words) and the output it shows."""
-    for command, output in readme_console():
+def shown_output(prefix: str) -> tuple[list[str], list[str]]:
+    """The first shown command (README, then docs/) starting with ``prefix`` (as shlex words) and the
+    output it shows."""
+    for command, output in shown_console():
         if command.startswith(prefix):
             return shlex.split(command), output
-    raise AssertionError(f"the README shows no console command starting with {prefix!r}")
+    raise AssertionError(f"neither the README nor docs/ shows a console command starting with {prefix!r}")
 
 
 def table(lines: list[str]) -> list[list[str]]:
@@ -176,10 +178,10 @@ def table(lines: list[str]) -> list[list[str]]:
 def test_exp_run_show_apply(baseline, scratch):
     project = baseline.copy(scratch / "project")
     before = project.json("metrics/softmax.json")
-    # The README's command: `-n` names the experiment (without it DVC makes up a name); `++`:
+    # The shown command: `-n` names the experiment (without it DVC makes up a name); `++`:
     # runs.softmax has no learning_rate key of its own (it takes defaults'), and without `++` DVC
     # refuses to add one.
-    command, shown = readme_output("dvc exp run -n softmax-lr-0-02")
+    command, shown = shown_output("dvc exp run -n softmax-lr-0-02")
     run = project.dvc(*command[1:])
     assert [stage for stage in ran_stages(run.stdout) if stage.startswith("train@")] == ["train@softmax"]
     for line in ("Reproducing experiment 'softmax-lr-0-02'", "Ran experiment(s): softmax-lr-0-02"):
@@ -191,9 +193,9 @@ def test_exp_run_show_apply(baseline, scratch):
     name, exp = found[0]
     assert name == "softmax-lr-0-02"
 
-    # The README's `dvc exp show`: the name, the parameter that differs and the changed run's final
+    # The shown `dvc exp show`: the name, the parameter that differs and the changed run's final
     # validation loss and accuracy, as DVC prints them (5 significant digits), in its columns.
-    command, shown = readme_output("dvc exp show --only-changed")
+    command, shown = shown_output("dvc exp show --only-changed")
     printed = project.dvc(*command[1:]).stdout  # not a terminal: the whole table, as DVC's pager shows it
     expected, got = table(shown), table(printed.splitlines())
     assert got[0] == expected[0] == ["Experiment", "metrics/softmax.json:val_loss",
@@ -203,7 +205,7 @@ def test_exp_run_show_apply(baseline, scratch):
     assert rows["softmax-lr-0-02"] == [f"{metrics['val_loss']:.5g}", f"{metrics['val_accuracy']:.5g}", "0.02"]
     assert rows["main"] == [f"{before['val_loss']:.5g}", f"{before['val_accuracy']:.5g}", "-"]
     assert [row[0].split("[")[-1].rstrip("]") for row in expected[1:]] == ["workspace", "main", "softmax-lr-0-02"]
-    # As wide as the README says (its rows are this table's, a commit's digest aside).
+    # As wide as docs/workflows.md says (its rows are this table's, a commit's digest aside).
     def width(lines: list[str]) -> int:
         return max(len(line.rstrip()) for line in lines if line.strip() and not set(line.strip()) <= {"─"})
     assert width(printed.splitlines()) == width(shown) == 128
@@ -211,11 +213,11 @@ def test_exp_run_show_apply(baseline, scratch):
     assert {"train_loss", "val_loss", "train_accuracy", "val_accuracy"} <= metrics.keys()
     assert metrics["train_loss"] != before["train_loss"]
 
-    # Back to the baseline, then bring the experiment back, as the README does.
+    # Back to the baseline, then bring the experiment back, as docs/workflows.md does.
     project.git("checkout", "--", ".")
     project.dvc("checkout")
     assert project.json("metrics/softmax.json") == before
-    command, shown = readme_output("dvc exp apply softmax-lr-0-02")
+    command, shown = shown_output("dvc exp apply softmax-lr-0-02")
     applied = project.dvc(*command[1:])
     assert shown == [line for line in applied.stdout.splitlines() if line]
     for path in ("params.yaml", "metrics/softmax.json", "metrics/history/softmax/validation.csv"):
@@ -227,23 +229,23 @@ def test_exp_run_show_apply(baseline, scratch):
     assert md5(project.root / "models/softmax.npy") == model["md5"]
 
 
-def readme_overrides() -> list[str]:
-    """The ``-S`` overrides of every ``dvc exp run`` command the README shows, each once (the README
-    shows some in several places), in the order they first appear."""
-    readme = (REPO / "README.md").read_text()
-    commands = re.findall(r"^\$? ?(?:\(machine \w\) \$ )?(dvc exp run [^\n#]*)", readme, flags=re.MULTILINE)
+def shown_overrides() -> list[str]:
+    """The ``-S`` overrides of every ``dvc exp run`` command the README and docs/*.md show, each once
+    (some are shown in several places), in the order they first appear."""
+    commands = [command for _, text in documents()
+                for command in re.findall(r"^\$? ?(?:\(machine \w\) \$ )?(dvc exp run [^\n#]*)", text, flags=re.MULTILINE)]
     overrides = [shlex.split(command)[shlex.split(command).index("-S") + 1]
                  for command in commands if "-S" in shlex.split(command)]
-    assert overrides, "the README shows dvc exp run -S"
+    assert overrides, "neither the README nor docs/ shows dvc exp run -S"
     return list(dict.fromkeys(overrides))
 
 
 def test_every_exp_run_override_the_readme_shows_is_accepted(baseline, scratch):
     project = baseline.copy(scratch / "project", data=False)
-    for override in readme_overrides():
+    for override in shown_overrides():
         # --queue only records the experiment, after applying the override: a cheap check of the spelling.
         queued = project.dvc("exp", "run", "--queue", "-S", override, check=False)
-        assert queued.returncode == 0, f"README's -S {override}: {queued.stderr}"
+        assert queued.returncode == 0, f"the shown -S {override}: {queued.stderr}"
 
 
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="finds the queue's processes in /proc (Linux)")
@@ -261,7 +263,7 @@ def test_queued_sweep_runs_with_queue_start(swept, scratch):
     for name in SWEEP:
         assert re.search(rf"^\S+\s+{re.escape(name)}\s+.*\bSuccess\b", status, flags=re.M), \
             f"{status}\n{project.dvc('queue', 'logs', name, check=False).stdout}"
-        # The README's `dvc queue logs <name>`: the experiment's console output, its train stage's lines too.
+        # The shown `dvc queue logs <name>`: the experiment's console output, its train stage's lines too.
         assert "train@binary: " in project.dvc("queue", "logs", name).stdout
     found = experiments(project.dvc_json("exp", "show"))
     baseline_metrics = project.json("metrics/binary.json")
@@ -321,11 +323,11 @@ def test_pulled_clone_is_up_to_date(shared):
     assert shared.second.dvc_json("status") == {}
 
 
-# ------------------------------------------------------------- every console command of the README
+# ------------------------------------------------------ every console command of the README and docs/
 
-#: Each command the README's console blocks show -> the test that runs it (or, for a command with a
-#: placeholder or a path of the author's machine, the form it runs) in the one-epoch scratch project
-#: and compares what the README shows. A command added to the README without a test fails below.
+#: Each command the console blocks of the README and docs/*.md show -> the test that runs it (or, for
+#: a command with a placeholder or a path of the author's machine, the form it runs) in the one-epoch
+#: scratch project and compares what they show. A command added to them without a test fails below.
 README_COMMANDS: dict[str, str | tuple[str, ...]] = {
     "dvc status": "test_status_names_only_the_changed_run_and_the_stages_reading_all_runs",
     "dvc repro": ("test_repro_reruns_exactly_the_changed_run_and_what_reads_it",
@@ -367,10 +369,10 @@ README_COMMANDS: dict[str, str | tuple[str, ...]] = {
 def test_every_console_command_of_the_readme_and_docs_is_run_by_a_named_test():
     import importlib
 
-    shown = [command for command, _ in readme_console()]
-    for doc in sorted((REPO / "docs").glob("*.md")):  # docs/ has no console block yet; one would need a test too
-        assert "```console" not in doc.read_text(encoding="utf-8"), f"{doc.name}: add its commands to README_COMMANDS"
-    assert sorted(set(shown)) == sorted(README_COMMANDS), "README console commands and README_COMMANDS differ"
+    # The README's loop and docs/workflows.md hold the commands; a console block in any other doc is read too.
+    assert {name for name, _ in console_blocks()} >= {"README.md", "docs/workflows.md"}
+    shown = [command for command, _ in shown_console()]
+    assert sorted(set(shown)) == sorted(README_COMMANDS), "console commands of README/docs and README_COMMANDS differ"
     for command, tests in README_COMMANDS.items():
         for test in (tests,) if isinstance(tests, str) else tests:
             module, _, name = test.rpartition("::")

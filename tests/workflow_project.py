@@ -64,6 +64,18 @@ NEEDS_PIPELINE_TOOLS = [
 
 # ------------------------------------------------------------------------------------- helpers
 
+def documents() -> list[tuple[str, str]]:
+    """(path from the repository, text) of README.md and of every docs/*.md, the README first: the
+    documents whose shown commands the tests run."""
+    paths = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    return [(path.relative_to(REPO).as_posix(), path.read_text(encoding="utf-8")) for path in paths]
+
+
+def console_blocks() -> list[tuple[str, str]]:
+    """(document, body) of every ```console block of :func:`documents`, in order."""
+    return [(name, block) for name, text in documents() for block in re.findall(r"```console\n(.*?)```", text, flags=re.S)]
+
+
 def dvc_executable() -> str:
     for candidate in (VENV_BIN / "dvc", shutil.which("dvc")):
         if candidate and Path(candidate).is_file():
@@ -310,7 +322,7 @@ def build_baseline(scratch: Path) -> Project:
     assert not [run for run, settings in params["runs"].items() if "epochs" in (settings or {})], \
         "a run sets its own epochs: the workflow tests would train it for that long"
 
-    project.git("init", "-q", "-b", "main")  # the branch the README shows (git's default varies)
+    project.git("init", "-q", "-b", "main")  # the branch the docs show (git's default varies)
     project.git("config", "user.name", "Workflow Test")
     project.git("config", "user.email", "workflow-test@example.invalid")
     project.git("config", "commit.gpgsign", "false")
@@ -438,7 +450,7 @@ def stop_queue(project: Project) -> None:
 
 @dataclass
 class Swept:
-    """A copy of the baseline after the README's queued sweep: SWEEP queued with `dvc exp run --queue`,
+    """A copy of the baseline after docs/workflows.md's queued sweep: SWEEP queued with `dvc exp run --queue`,
     run by `dvc queue start -j 1`, and what was seen on the way."""
 
     project: Project
