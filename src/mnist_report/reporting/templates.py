@@ -223,7 +223,7 @@ def render(context: dict[str, Any], template_dir: str | os.PathLike = TEMPLATE_D
            template: str = TEMPLATE, *, bytecode_dir: str | os.PathLike | None = None) -> str:
     """Returns the LaTeX of ``template`` in ``template_dir`` rendered with ``context``.
 
-    ``context`` is what :func:`mnist_report.report.build_context` returns (its ``number_format``
+    ``context`` is what :func:`mnist_report.reporting.context.build_context` returns (its ``number_format``
     sets the ``loss``, ``acc`` and ``pp`` filters). Raises PipelineError naming the template line and
     the culprit for an undefined name, an unformatted number, a template syntax error or a failing
     expression. ``bytecode_dir``: where compiled templates are kept between processes (see the module
