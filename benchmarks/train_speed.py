@@ -32,8 +32,7 @@ import baseline
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from mnist_report.config.params import run_settings
-from mnist_report.config.schema import load_params
+from mnist_report.config.params import load_checked
 from mnist_report.core.models import Split, make_model
 from mnist_report.core.sgd import final_metrics, train
 from mnist_report.mnist.splits import load_splits
@@ -45,12 +44,11 @@ TOLERANCE = 1e-10
 STAGE_SCRIPT = """
 import sys, tempfile
 from pathlib import Path
-from mnist_report.config.params import run_settings
-from mnist_report.config.schema import load_params
+from mnist_report.config.params import load_checked
 from mnist_report.train import run
 name, params, data_dir = sys.argv[1:]
 with tempfile.TemporaryDirectory() as root:
-    run(name, run_settings(load_params(params))[name], Path(data_dir), Path(root), verbose=False)
+    run(name, load_checked(params).runs[name], Path(data_dir), Path(root), verbose=False)
 # VmHWM: this process's own peak resident set (ru_maxrss would include the parent's, across exec).
 print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
@@ -142,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "mnist")
     parser.add_argument("--no-stage-memory", action="store_true", help="skip the child-process stage runs")
     args = parser.parse_args(argv)
-    runs = run_settings(load_params(args.params))
+    runs = load_checked(args.params).runs
     names = list(runs) if args.runs == ["all"] else args.runs
     unknown = [name for name in names if name not in runs]
     if unknown:

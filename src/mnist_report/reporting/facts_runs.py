@@ -19,15 +19,15 @@ if TYPE_CHECKING:
 MODEL_NAMES = {"binary": "logistic", "softmax": "softmax"}
 
 
-def ending(settings: Run | Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
+def ending(settings: Run, metrics: Mapping[str, Any]) -> str:
     """Returns how a run ended: ``no_early_stopping`` (it has none and trained all its epochs),
     ``never_triggered`` (it has early stopping, which never ended it) or ``stopped_early``."""
-    if not settings["early_stopping"]:
+    if not settings.early_stopping:
         return "no_early_stopping"
     return "never_triggered" if metrics["early_stop_epoch"] is None else "stopped_early"
 
 
-def run_facts(run: str, settings: Run | Mapping[str, Any], metrics: Mapping[str, Any], number_format: Mapping[str, int]
+def run_facts(run: str, settings: Run, metrics: Mapping[str, Any], number_format: Mapping[str, int]
               ) -> dict[str, Any]:
     """Returns what the text says of one run: its name, ``settings``, its ``metrics`` (each key at the
     top level), :func:`ending`, ``stopped_early``, ``stop_epoch`` (None unless it stopped early),
@@ -37,7 +37,7 @@ def run_facts(run: str, settings: Run | Mapping[str, Any], metrics: Mapping[str,
     return {
         **metrics, "run": run, "settings": settings, "ending": how, "stopped_early": how == "stopped_early",
         "stop_epoch": metrics["early_stop_epoch"] if how == "stopped_early" else None,
-        "penalised": float(settings["l2_lambda"]) > 0,
+        "penalised": float(settings.l2_lambda) > 0,
         "loss_gap": loss_difference(metrics["val_loss"], metrics["train_loss"], number_format["loss_decimals"]),
         "accuracy_gap": accuracy_difference(metrics["val_accuracy"], metrics["train_accuracy"],
                                             number_format["accuracy_decimals"]),
@@ -68,10 +68,10 @@ def tasks_of_runs(roles: Mapping[str, str], sweep_runs: Sequence[str]) -> dict[s
     return {run: task_ranges(tasks) for run, tasks in uses.items()}
 
 
-def run_table(runs: Mapping[str, Run | Mapping[str, Any]], roles: Mapping[str, str], sweep_runs: Sequence[str]) -> list[dict[str, Any]]:
+def run_table(runs: Mapping[str, Run], roles: Mapping[str, str], sweep_runs: Sequence[str]) -> list[dict[str, Any]]:
     """Returns the rows of the table of runs: ``run``, ``tasks`` (``--`` for none), ``model`` and
     ``settings``, in the order of params.yaml."""
     uses = tasks_of_runs(roles, sweep_runs)
-    return [{"run": run, "tasks": uses.get(run, "--"), "model": MODEL_NAMES[settings["task"]], "settings": settings}
+    return [{"run": run, "tasks": uses.get(run, "--"), "model": MODEL_NAMES[settings.task], "settings": settings}
             for run, settings in runs.items()]
 

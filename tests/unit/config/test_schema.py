@@ -42,12 +42,14 @@ def refusal(raw: dict, **context) -> str:
 
 # --- params.py helpers ------------------------------------------------------------------------------
 
-def test_a_run_read_as_a_mapping_refuses_an_unknown_setting_by_its_name():
+def test_a_runs_settings_are_its_attributes_and_it_is_no_mapping():
+    # The facts modules read run.l2_lambda: a Run has its settings as attributes, and no item access
+    # that a plain dict of settings could stand in for.
     run = check_params(default_params()).runs["softmax"]
-    assert run["l2_lambda"] == 0.0 and run["task"] == "softmax"
-    with pytest.raises(KeyError) as error:
-        run["lambda"]
-    assert error.value.args == ("lambda",)
+    assert run.l2_lambda == 0.0 and run.task == "softmax"
+    assert not hasattr(run, "lambda")
+    with pytest.raises(TypeError):
+        run["l2_lambda"]
 
 
 def test_lambda_sweep_is_the_softmax_runs_by_lambda_then_name_as_floats():
