@@ -11,7 +11,7 @@
 # are missing (for `test`, also Debian's python3-numpy over three BLAS libraries: TEST_PACKAGES);
 # then the offline page of `dvc plots show` (vega, vega-lite, vega-embed at pinned
 # versions, fetched once with npm into .cache/npm: src/mnist_report/plotting/page.py). `test` also
-# installs Debian's chromium, in which tests/test_plots_page.py opens that page.
+# installs Debian's chromium, in which tests/integration/test_plots_page.py opens that page.
 # MNIST_PYTHON=<python> (a command or a path) picks the interpreter, in its own .venv-<X.Y>; by
 # default the newest of python3.13, python3.12, python3.11, python3 that is >= 3.11, in .venv.
 set -euo pipefail
@@ -25,7 +25,7 @@ TEX_TOOLS=(pdflatex pdftotext latexdiff kpsewhich)
 TEX_STYLES=(lmodern.sty ulem.sty)
 TEX_LOG=.cache/bootstrap-tex.log
 # `bash bootstrap.sh test` only: Debian's own Python 3 and NumPy over three BLAS libraries (the
-# reference BLAS, BLIS, OpenBLAS), under which tests/test_same_bytes.py trains with the core alone
+# reference BLAS, BLIS, OpenBLAS), under which tests/integration/test_same_bytes.py trains with the core alone
 # (it skips those checks where they are missing; here they are installed with TeX, in one apt-get).
 TEST_PACKAGES=(python3-numpy python3-threadpoolctl libblas3 libblis4 libopenblas0-pthread)
 
@@ -231,7 +231,7 @@ case "${1:-}" in
         say "done: report/build/report.pdf"
         ;;
     test)
-        # chromium (the browser of tests/test_plots_page.py) in the same background apt-get.
+        # chromium (the browser of tests/integration/test_plots_page.py) in the same background apt-get.
         mapfile -t missing < <(missing_packages "${TEST_PACKAGES[@]}" chromium)
         start_tex "${missing[@]}"
         setup_python
@@ -240,7 +240,7 @@ case "${1:-}" in
         dvc repro download
         setup_plots_page
         wait_tex
-        command -v chromium >/dev/null 2>&1 || apt_install chromium  # the browser of tests/test_plots_page.py
+        command -v chromium >/dev/null 2>&1 || apt_install chromium  # the browser of tests/integration/test_plots_page.py
         # Every test, one test file at a time in each of as many processes as there are cores.
         python -m pytest -n auto --dist loadfile "${@:2}"
         ;;

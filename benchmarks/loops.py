@@ -48,6 +48,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' scratch project helper (tests/support/)
+from support.scratch_project import CommandFailed, ScratchProject, project_environment  # noqa: E402
 # loop -> (the run, the values of its learning rate the loop sets in turn, the target in seconds)
 LOOPS = {
     "binary": ("binary", [0.0501, 0.0502, 0.0503, 0.0504, 0.0505, 0.0506, 0.0507, 0.0508, 0.0509], 6.0),
@@ -73,59 +75,37 @@ def fail(message: str) -> None:
 
 
 class Scratch:
-    """The scratch copy and the environment its commands run in."""
+    """The scratch copy (a :class:`ScratchProject`, the tests' own helper) and what its last command took."""
 
     def __init__(self, root: Path):
         self.root = root
-        self.env = {key: value for key, value in os.environ.items()
-                    if not key.startswith(("DVC_", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"))}
-        for name in ("dvc-global-config", "dvc-system-config", "dvc-site-cache"):
-            (root.parent / name).mkdir(exist_ok=True)
-        self.env.update({
-            # The venv's dvc and python; the stages import the scratch copy's own src/.
-            "PATH": os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
-            "PYTHONPATH": "src",
-            "DVC_GLOBAL_CONFIG_DIR": str(root.parent / "dvc-global-config"),
-            "DVC_SYSTEM_CONFIG_DIR": str(root.parent / "dvc-system-config"),
-            "DVC_SITE_CACHE_DIR": str(root.parent / "dvc-site-cache"),
-            "DVC_NO_ANALYTICS": "1", "DVC_STUDIO_OFFLINE": "1",
-        })
+        self.project = ScratchProject(root, project_environment(root.parent))
+        if "PYTHONDONTWRITEBYTECODE" in os.environ:  # the timed commands run as the caller's would
+            self.project.env["PYTHONDONTWRITEBYTECODE"] = os.environ["PYTHONDONTWRITEBYTECODE"]
+        self.env = self.project.env
 
     def run(self, *args: str) -> tuple[float, str]:
         """Runs ``args`` in the scratch copy; returns (wall seconds, stdout); fails on a non-zero exit.
         The CPU seconds (user + system) of the command and its children go to ``self.cpu``."""
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        result = subprocess.run(list(args), cwd=self.root, env=self.env, capture_output=True, text=True,
-                                stdin=subprocess.DEVNULL, check=False)
-        self.stderr = result.stderr
+        try:
+            result = self.project.run(*args, timeout=None)
+        except CommandFailed as error:
+            fail(str(error))
         seconds = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        if result.returncode != 0:
-            fail(f"`{' '.join(args)}` exited with {result.returncode}:\n{result.stdout}{result.stderr}")
+        self.stderr = result.stderr
         return seconds, result.stdout
 
     def set_learning_rate(self, run: str, value: float) -> None:
-        """Sets ``runs.<run>.learning_rate`` in params.yaml, the rest of the file as it is: the value
-        of an existing ``learning_rate:`` line of the run, or a key added to its mapping."""
-        path = self.root / "params.yaml"
-        text = path.read_text(encoding="utf-8")
-        entry = re.compile(rf"^  {re.escape(run)}:[^\n]*\n(?:    [^\n]*\n)*", re.M)
-        match = entry.search(text)
-        if match is None:
-            fail(f"params.yaml: no runs.{run} entry")
-        block = match.group(0)
-        if re.search(r"(?m)(^    |[{,][ \t]*)learning_rate:", block):  # block or flow style
-            block = re.sub(r"(?m)((?:^    |[{,][ \t]*)learning_rate:[ \t]*)[^\s,}#]+", rf"\g<1>{value!r}", block, count=1)
-        elif re.match(rf"  {re.escape(run)}:[ \t]*\{{\}}", block):  # `softmax: {}  # comment`
-            block = re.sub(r"\{\}", f"{{learning_rate: {value!r}}}", block, count=1)
-        elif re.match(rf"  {re.escape(run)}:[ \t]*\{{", block):  # a flow mapping with keys
-            block = re.sub(r"\{", f"{{learning_rate: {value!r}, ", block, count=1)
-        else:
-            first_line, rest = block.split("\n", 1)
-            block = f"{first_line}\n    learning_rate: {value!r}\n{rest}"
-        path.write_text(text[:match.start()] + block + text[match.end():], encoding="utf-8")
+        """Sets ``runs.<run>.learning_rate`` in params.yaml, the rest of the file as it is (ruamel.yaml's
+        round trip: :meth:`ScratchProject.set_param`)."""
+        try:
+            self.project.set_param(f"runs.{run}.learning_rate", value)
+        except KeyError as error:
+            fail(f"params.yaml: no runs.{run} entry ({error})")
 
 
 def link_or_copy(source: str, destination: str) -> None:

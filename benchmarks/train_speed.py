@@ -32,8 +32,8 @@ import baseline
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from mnist_report.config.params import run_settings
-from mnist_report.config.schema import load_params
+from mnist_report.config.params import load_checked
+from mnist_report.config.runs import Run
 from mnist_report.core.models import Split, make_model
 from mnist_report.core.sgd import final_metrics, train
 from mnist_report.mnist.splits import load_splits
@@ -45,33 +45,32 @@ TOLERANCE = 1e-10
 STAGE_SCRIPT = """
 import sys, tempfile
 from pathlib import Path
-from mnist_report.config.params import run_settings
-from mnist_report.config.schema import load_params
+from mnist_report.config.params import load_checked
 from mnist_report.train import run
 name, params, data_dir = sys.argv[1:]
 with tempfile.TemporaryDirectory() as root:
-    run(name, run_settings(load_params(params))[name], Path(data_dir), Path(root), verbose=False)
+    run(name, load_checked(params).runs[name], Path(data_dir), Path(root), verbose=False)
 # VmHWM: this process's own peak resident set (ru_maxrss would include the parent's, across exec).
 print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
 
 
-def train_ours(train_set, val_set, settings: dict) -> dict:
-    model = make_model(settings["task"], settings["l2_lambda"])
-    result = train(model, train_set, val_set, learning_rate=settings["learning_rate"], epochs=settings["epochs"],
-                   batch_size=settings["batch_size"], shuffle=settings["shuffle"],
-                   early_stopping=settings["early_stopping"],
-                   early_stopping_patience=settings["early_stopping_patience"],
-                   validations_per_epoch=settings["validations_per_epoch"], seed=settings["seed"])
+def train_ours(train_set, val_set, settings: Run) -> dict:
+    model = make_model(settings.task, settings.l2_lambda)
+    result = train(model, train_set, val_set, learning_rate=settings.learning_rate, epochs=settings.epochs,
+                   batch_size=settings.batch_size, shuffle=settings.shuffle,
+                   early_stopping=settings.early_stopping,
+                   early_stopping_patience=settings.early_stopping_patience,
+                   validations_per_epoch=settings.validations_per_epoch, seed=settings.seed)
     return final_metrics(model, train_set, val_set, result)
 
 
-def train_baseline(train_set, val_set, settings: dict) -> dict:
-    metrics, _ = baseline.train(train_set.X, train_set.Y, val_set.X, val_set.Y, task=settings["task"],
-                                learning_rate=settings["learning_rate"], epochs=settings["epochs"],
-                                batch_size=settings["batch_size"], shuffle=settings["shuffle"],
-                                early_stopping=settings["early_stopping"], seed=settings["seed"],
-                                l2_lambda=settings["l2_lambda"])
+def train_baseline(train_set, val_set, settings: Run) -> dict:
+    metrics, _ = baseline.train(train_set.X, train_set.Y, val_set.X, val_set.Y, task=settings.task,
+                                learning_rate=settings.learning_rate, epochs=settings.epochs,
+                                batch_size=settings.batch_size, shuffle=settings.shuffle,
+                                early_stopping=settings.early_stopping, seed=settings.seed,
+                                l2_lambda=settings.l2_lambda)
     return metrics
 
 
@@ -142,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "mnist")
     parser.add_argument("--no-stage-memory", action="store_true", help="skip the child-process stage runs")
     args = parser.parse_args(argv)
-    runs = run_settings(load_params(args.params))
+    runs = load_checked(args.params).runs
     names = list(runs) if args.runs == ["all"] else args.runs
     unknown = [name for name in names if name not in runs]
     if unknown:
@@ -156,10 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     totals = {implementation: 0.0 for implementation in IMPLEMENTATIONS}
     for name in names:
         settings = runs[name]
-        key = (settings["task"], tuple(settings["classes"]))
+        key = (settings.task, tuple(settings.classes))
         if key != data_key:
             data_key, data = key, None  # let the previous data set go before loading the next
-            splits = load_splits(settings["task"], key[1], args.data_dir)
+            splits = load_splits(settings.task, key[1], args.data_dir)
             # The baseline takes X as plain floats (x / 127.5 - 1 as the course computes it: (2p - 255)
             # / 255, correctly rounded); made once here, not inside its timed runs.
             data = {"ours": splits, "baseline": tuple(Split(split.X.as_floats(), split.Y, split.labels)

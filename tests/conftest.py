@@ -1,8 +1,13 @@
 """Fixtures of the workflow tests: the one-epoch copy of the project, built once per test session
-(once for all pytest-xdist workers, see :func:`workflow_project.built_once`) and shared by
-tests/test_workflows.py, tests/test_diff.py and tests/test_multi_machine.py (see
-tests/workflow_project.py), and the copies built from it once (a parameter changed, the queued
-sweep). A test that changes a project works in its own copy."""
+(once for all pytest-xdist workers, see :func:`support.workflows.built_once`) and shared by
+tests/integration/test_workflows.py, test_diff.py and test_multi_machine.py (see
+tests/support/workflows.py), and the copies built from it once (a parameter changed, the queued
+sweep). A test that changes a project works in its own copy. And how pytest-xdist shares the work.
+
+The tests mirror the package: tests/unit/<layer>/test_<module>.py for src/mnist_report/<layer>/<module>.py
+(tests/unit/test_<stage>.py for a stage's entry module), tests/integration/ for the slow tests that run
+dvc, pdflatex or whole scratch projects; their helpers are the package tests/support/ (pyproject.toml
+puts tests/ on the path), never a test module (tests/unit/test_suite_layout.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from workflow_project import (
+from support.scratch_project import ScratchProject
+from support.workflows import (
     Changed,
-    Project,
     Swept,
     build_baseline,
     build_changed,
@@ -43,7 +48,7 @@ def scratch(request, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def baseline(request, tmp_path_factory) -> Project:
+def baseline(request, tmp_path_factory) -> ScratchProject:
     """The temporary project, reproduced with one-epoch runs and committed: HEAD is a true baseline.
     Read-only: the tests copy it."""
     return built_once(request, tmp_path_factory, "baseline", build_baseline)
@@ -66,8 +71,8 @@ def changed(request, baseline, tmp_path_factory) -> Changed:
 @pytest.fixture(scope="session")
 def swept(request, baseline, tmp_path_factory) -> Swept:
     """A copy of the baseline after docs/workflows.md's queued sweep (`dvc exp run --queue` of two learning
-    rates, `dvc queue start`), built once per session: tests/test_workflows.py checks the sweep,
-    tests/test_diff.py diffs against one of its experiments. Read-only: the tests copy it."""
+    rates, `dvc queue start`), built once per session: tests/integration/test_workflows.py checks the sweep,
+    test_diff.py diffs against one of its experiments. Read-only: the tests copy it."""
     return built_once(request, tmp_path_factory, "swept", lambda scratch: build_swept(baseline, scratch))
 
 
@@ -77,10 +82,10 @@ def swept(request, baseline, tmp_path_factory) -> Swept:
 #: module-scoped fixture is built once), except these tests: each is a unit of its own, so that the
 #: long ones of one file run beside each other on both cores. None of them uses a module-scoped fixture.
 RUN_APART = (
-    "tests/test_workflows.py::test_queued_sweep_runs_with_queue_start",
-    "tests/test_workflows.py::test_exp_run_show_apply",
-    "tests/test_workflows.py::test_every_exp_run_override_the_readme_shows_is_accepted",
-    "tests/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
+    "tests/integration/test_workflows.py::test_queued_sweep_runs_with_queue_start",
+    "tests/integration/test_workflows.py::test_exp_run_show_apply",
+    "tests/integration/test_workflows.py::test_every_exp_run_override_the_readme_shows_is_accepted",
+    "tests/integration/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
 )
 
 #: The units handed out first, in this order: the longest and those that need the baseline. The first
@@ -89,16 +94,16 @@ RUN_APART = (
 #: them (so that no worker waits for it), and the short files fill the end. Units not named follow
 #: in collection order.
 FIRST = (
-    "tests/test_workflows.py::test_queued_sweep_runs_with_queue_start",
-    "tests/test_faults.py",
-    "tests/test_multi_machine.py",
-    "tests/test_diff.py",
-    "tests/test_workflows.py::test_exp_run_show_apply",
-    "tests/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
-    "tests/test_workflows.py",
-    "tests/test_workflows.py::test_every_exp_run_override_the_readme_shows_is_accepted",
-    "tests/test_hostile_params.py",
-    "tests/test_incremental.py",
+    "tests/integration/test_workflows.py::test_queued_sweep_runs_with_queue_start",
+    "tests/integration/test_faults.py",
+    "tests/integration/test_multi_machine.py",
+    "tests/integration/test_diff.py",
+    "tests/integration/test_workflows.py::test_exp_run_show_apply",
+    "tests/integration/test_diff.py::test_diff_against_an_experiment_equals_the_diff_against_its_applied_workspace",
+    "tests/integration/test_workflows.py",
+    "tests/integration/test_workflows.py::test_every_exp_run_override_the_readme_shows_is_accepted",
+    "tests/integration/test_hostile_params.py",
+    "tests/integration/test_figures.py",
 )
 
 

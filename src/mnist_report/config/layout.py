@@ -5,7 +5,7 @@ The figures stage draws at ``figures.size_inches`` of ``params.yaml`` (5.0 x 3.8
 ``font_size`` 12 pt); printed at its print width (each figure's entry in
 :mod:`mnist_report.config.figures`) of the :data:`TEXT_WIDTH_MM` text width, that type prints at about
 10 pt, the size of the text around it. The templates place each figure at this
-width (the ``figure`` macro), and ``tests/test_figures.py`` checks the type size it gives.
+width (the ``figure`` macro), and ``tests/unit/plotting/test_drawings.py`` checks the type size it gives.
 """
 
 from __future__ import annotations

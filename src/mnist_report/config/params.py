@@ -24,7 +24,6 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
-    ValidationError,
     ValidationInfo,
     model_validator,
 )
@@ -39,7 +38,6 @@ from mnist_report.config.schema import (
     Section,
     expected_of,
     load_params,
-    one_line,
     shown,
     shown_value,
     validate,
@@ -125,25 +123,6 @@ assert set(SECTIONS) == set(Params.keys())
 
 
 # --- entry points ----------------------------------------------------------------------------------
-
-def run_settings(raw: dict[str, Any]) -> dict[str, Run]:
-    """Returns run name -> its complete, checked settings from the ``defaults`` and ``runs`` of ``raw``
-    (the rest of ``raw`` is not looked at)."""
-    return validate(RunTable, {"defaults": raw.get("defaults"), "runs": raw.get("runs")}).runs
-
-
-def data_section(raw: dict[str, Any]) -> tuple[list[str], float]:
-    """Returns (sources, timeout in seconds) of the checked ``data`` section of ``raw`` (the rest is not
-    looked at): the download stage's settings, for a caller that has not checked the whole file."""
-    data = raw.get("data")
-    if not isinstance(data, dict):
-        raise PipelineError(f"data = {shown_value(data)}: expected a mapping with sources and timeout_seconds")
-    try:
-        checked = Data.model_validate(data)
-    except ValidationError as error:
-        raise PipelineError(one_line(error, raw, Params, prefix=("data",))) from None
-    return list(checked.sources), checked.timeout_seconds
-
 
 def check_params(raw: dict[str, Any] | Params, *, mathtext: bool = False) -> Params:
     """Returns ``raw`` as :class:`Params` once every section passes its checks; raises PipelineError

@@ -41,13 +41,6 @@ class Run(Section):
     l2_lambda: Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False), Expect("a finite number >= 0")]
     seed: Annotated[StrictInt, Field(ge=0, lt=SEED_LIMIT), Expect(f"an integer from 0 to {SEED_LIMIT - 1} (2**32 - 1)")]
 
-    def __getitem__(self, key: str) -> Any:
-        """``run["l2_lambda"]`` is ``run.l2_lambda``: the facts modules take a run's settings as a
-        mapping (their tests build plain dicts), so a Run reads as one too."""
-        if key not in type(self).model_fields:
-            raise KeyError(key)
-        return getattr(self, key)
-
 
 #: The settings of a run, in the order of params.yaml's ``defaults``.
 RUN_KEYS: tuple[str, ...] = tuple(Run.model_fields)
@@ -110,16 +103,14 @@ class RunTable(Section):
         return resolve_runs(raw) if isinstance(raw, dict) and "runs" in raw else raw
 
 
-def lambda_sweep(runs: Mapping[str, Run | Mapping[str, Any]]) -> list[tuple[float, str]]:
+def lambda_sweep(runs: Mapping[str, Run]) -> list[tuple[float, str]]:
     """Returns (l2_lambda, run) for every softmax run, by increasing l2_lambda (then name): the runs
     of Task 4 (figures 4c and 4e, tables and prose).
 
     Every softmax run takes part, so that adding one adds a curve and a point; where the runs differ
     in more than lambda, :func:`sweep_differences` says so and the report states it.
     """
-    # Item access: facts_task4 passes on the settings it was given, a Run or a plain mapping.
-    return sorted((float(settings["l2_lambda"]), name) for name, settings in runs.items()
-                  if settings["task"] == "softmax")
+    return sorted((float(settings.l2_lambda), name) for name, settings in runs.items() if settings.task == "softmax")
 
 
 def sweep_differences(runs: dict[str, Run], sweep: list[tuple[float, str]]) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,7 @@ An entry of the cache folder (``.cache/figures/``, git-ignored, no DVC output) i
 ``<figure>-<recipe digest>-<sha256 of the PNG>.png``: a damaged file is never used. The digest
 (:func:`recipe_digest`) covers the recipe (drawing function and arguments), dpi and font size, the
 drawing code and the versions of Python, NumPy and matplotlib, so a copy has the bytes a redraw
-would give (``tests/test_incremental.py``).
+would give (``tests/integration/test_figures.py``).
 """
 
 from __future__ import annotations

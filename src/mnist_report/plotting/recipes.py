@@ -85,11 +85,6 @@ class Recipe:
         return self.draw(**self.arguments)
 
 
-def build_figures(params: Params, root: Path = Path(".")) -> dict[str, Figure]:
-    """Returns figure name -> Figure, every input read and checked before anything is drawn."""
-    return {name: recipe.figure() for name, recipe in figure_recipes(params, root).items()}
-
-
 def figure_recipes(params: Params, root: Path = Path(".")) -> dict[str, Recipe]:
     """Returns figure name -> :class:`Recipe`, in the order of FIGURE_NAMES, every input read and
     checked. Which runs each figure shows, and in which order, is its registry entry's

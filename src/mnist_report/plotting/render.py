@@ -2,7 +2,7 @@
 figure's :class:`~mnist_report.plotting.recipes.Recipe` as a PDF (the report prints it) and a PNG
 (``dvc plots`` shows it), or copies both from the cache (:mod:`mnist_report.plotting.cache`) when its
 digest is there: a change to one run redraws the figures that show it, nothing else, and the bytes
-are those of a full redraw (``tests/test_incremental.py``).
+are those of a full redraw (``tests/integration/test_figures.py``).
 """
 
 from __future__ import annotations

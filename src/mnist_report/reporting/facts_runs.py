@@ -28,14 +28,14 @@ class Ending(StrEnum):
     STOPPED_EARLY = "stopped_early"
 
 
-def ending(settings: Run | Mapping[str, Any], metrics: Mapping[str, Any]) -> Ending:
+def ending(settings: Run, metrics: Mapping[str, Any]) -> Ending:
     """Returns how a run ended, an :class:`Ending`."""
-    if not settings["early_stopping"]:
+    if not settings.early_stopping:
         return Ending.NO_EARLY_STOPPING
     return Ending.NEVER_TRIGGERED if metrics["early_stop_epoch"] is None else Ending.STOPPED_EARLY
 
 
-def run_facts(run: str, settings: Run | Mapping[str, Any], metrics: Mapping[str, Any], number_format: Mapping[str, int]
+def run_facts(run: str, settings: Run, metrics: Mapping[str, Any], number_format: Mapping[str, int]
               ) -> dict[str, Any]:
     """Returns what the text says of one run: its name, ``settings``, its ``metrics`` (each key at the
     top level), :func:`ending`, ``stopped_early``, ``stop_epoch`` (None unless it stopped early),
@@ -45,7 +45,7 @@ def run_facts(run: str, settings: Run | Mapping[str, Any], metrics: Mapping[str,
     return {
         **metrics, "run": run, "settings": settings, "ending": how, "stopped_early": how == Ending.STOPPED_EARLY,
         "stop_epoch": metrics["early_stop_epoch"] if how == Ending.STOPPED_EARLY else None,
-        "penalised": float(settings["l2_lambda"]) > 0,
+        "penalised": float(settings.l2_lambda) > 0,
         "loss_gap": loss_difference(metrics["val_loss"], metrics["train_loss"], number_format["loss_decimals"]),
         "accuracy_gap": accuracy_difference(metrics["val_accuracy"], metrics["train_accuracy"],
                                             number_format["accuracy_decimals"]),
@@ -76,10 +76,10 @@ def tasks_of_runs(roles: Mapping[str, str], sweep_runs: Sequence[str]) -> dict[s
     return {run: task_ranges(tasks) for run, tasks in uses.items()}
 
 
-def run_table(runs: Mapping[str, Run | Mapping[str, Any]], roles: Mapping[str, str], sweep_runs: Sequence[str]) -> list[dict[str, Any]]:
+def run_table(runs: Mapping[str, Run], roles: Mapping[str, str], sweep_runs: Sequence[str]) -> list[dict[str, Any]]:
     """Returns the rows of the table of runs: ``run``, ``tasks`` (``--`` for none), ``model`` and
     ``settings``, in the order of params.yaml."""
     uses = tasks_of_runs(roles, sweep_runs)
-    return [{"run": run, "tasks": uses.get(run, "--"), "model": MODEL_NAMES[settings["task"]], "settings": settings}
+    return [{"run": run, "tasks": uses.get(run, "--"), "model": MODEL_NAMES[settings.task], "settings": settings}
             for run, settings in runs.items()]
 

@@ -57,7 +57,7 @@ def weights_facts(top: dict[str, Any], bottom: dict[str, Any]) -> dict[str, Any]
             "weaker_unpenalised": low["l2_lambda"] == 0}
 
 
-def task4_sweep(runs: Mapping[str, Run | Mapping[str, Any]]) -> list[dict[str, Any]]:
+def task4_sweep(runs: Mapping[str, Run]) -> list[dict[str, Any]]:
     """Returns the runs of Task 4 (:func:`mnist_report.config.params.lambda_sweep`) as records
     ``{"run", "l2_lambda"}`` by increasing lambda; Task 4 compares at least two of them."""
     sweep = [{"run": run, "l2_lambda": l2_lambda} for l2_lambda, run in lambda_sweep(runs)]
@@ -67,22 +67,22 @@ def task4_sweep(runs: Mapping[str, Run | Mapping[str, Any]]) -> list[dict[str, A
     return sweep
 
 
-def sweep_entry(run: str, settings: Run | Mapping[str, Any], metrics: Mapping[str, Any], steps_per_epoch: int) -> dict[str, Any]:
+def sweep_entry(run: str, settings: Run, metrics: Mapping[str, Any], steps_per_epoch: int) -> dict[str, Any]:
     """Returns what Task 4 shows of one run of the sweep: its final metrics, how long it trained
     (``full_steps`` = epochs x steps per epoch, the steps without early stopping) and
     ``decay_steps`` = 1 / (2 eta lambda), the time constant in steps of the weight decay
     (1 - 2 eta lambda)^t ~ exp(-2 eta lambda t), with ``decay_periods`` = steps / decay_steps
     (both None for lambda = 0), and ``decay_factor`` = 1 - 2 eta lambda, by which every step shrinks the
     weights; ``ending`` as :func:`mnist_report.reporting.facts_runs.ending`."""
-    l2_lambda, learning_rate = float(settings["l2_lambda"]), float(settings["learning_rate"])
+    l2_lambda, learning_rate = float(settings.l2_lambda), float(settings.learning_rate)
     decay = 2 * learning_rate * l2_lambda
     entry = {key: metrics[key] for key in ("val_accuracy", "train_accuracy", "val_loss", "weight_norm_squared",
                                              "steps", "early_stop_epoch")}
     entry.update({
         "run": run, "settings": settings, "ending": ending(settings, metrics),
         "decay_factor": 1 - decay, "l2_lambda": l2_lambda, "learning_rate": learning_rate,
-        "early_stopping": bool(settings["early_stopping"]), "epochs": int(settings["epochs"]),
-        "full_steps": int(settings["epochs"]) * steps_per_epoch,
+        "early_stopping": bool(settings.early_stopping), "epochs": int(settings.epochs),
+        "full_steps": int(settings.epochs) * steps_per_epoch,
         "decay_steps": 1 / decay if decay > 0 else None,
         "decay_periods": metrics["steps"] * decay if decay > 0 else None,
     })

@@ -12,10 +12,10 @@ Where the .aux, .log and friends go: the stage keeps them between builds in :dat
 move is one pdflatex pass instead of two or three (a rebuild always runs at least one pass: it never
 reuses an old PDF). This changes no byte of the result: pdflatex's output is a function of the .tex,
 the figures and the .aux/.out/.toc it reads, the passes go on until those are stable, and a clean build
-ends on the same stable files (``tests/test_pdf.py`` compares the two). The passes run in a copy of
+ends on the same stable files (``tests/integration/test_pdf.py`` compares the two). The passes run in a copy of
 that directory, which replaces it only when the build succeeded (``files.atomic_directory``): a
 failed build leaves the last good build's files and its own log there, and a build killed at any
-moment (``tests/test_pdf_kills.py``) the last good build's files or none, never a half-written .aux;
+moment (``tests/integration/test_pdf_kills.py``) the last good build's files or none, never a half-written .aux;
 the next build removes a killed build's copy. pdflatex dies with the stage (``children.py``).
 Without an ``aux_dir`` (:func:`compile_pdf`'s default) a build is clean, in a hidden temporary
 directory beside the PDF, removed after the build (or by the next one, if a kill left it).

@@ -16,7 +16,7 @@ under a key of everything the compiled code depends on: the template's name, fil
 checks the source's checksum), and the environment (:func:`environment_digest`: this module's code and
 :mod:`mnist_report.reporting.latex`'s, whose filters and ``finalize`` Jinja2 applies at compile time to constant
 expressions, the number format those filters use, Jinja2's and Python's versions). The rendered text
-is the same with or without it (``tests/test_incremental.py``).
+is the same with or without it (``tests/unit/reporting/test_templates.py``).
 """
 
 from __future__ import annotations

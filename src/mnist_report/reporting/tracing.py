@@ -12,7 +12,7 @@ directory and is what ``md5sum report/build/figures/<name>.pdf`` prints.
 
 The report stage reads these files itself (they are its deps: ``metrics``, ``models``,
 ``report/figures``) rather than ``dvc.lock``, which DVC rewrites after every stage.
-``tests/test_tracing.py`` checks, after ``dvc repro``, that the report prints the MD5 ``dvc.lock`` records.
+``tests/unit/reporting/test_tracing.py`` checks, after ``dvc repro``, that the report prints the MD5 ``dvc.lock`` records.
 """
 
 from __future__ import annotations
