@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 import subprocess
 import sys
@@ -165,16 +164,6 @@ def evil_project(directory: Path, marker: Path) -> Path:
     return directory
 
 
-@pytest.mark.skipif(importlib.util.find_spec("setuptools") is None and not os.environ.get("PIP_FIND_LINKS"),
-                    reason="pip needs setuptools to build the payload's metadata")
-def test_a_local_directory_really_runs_its_setup_py_when_handed_to_pip_plainly(tmp_path):
-    # The threat is real: pip runs a local directory's setup.py even with --only-binary=:all:, which is
-    # what a `pypi:<directory>` source did before sources were restricted.
-    marker = tmp_path / "MARKER"
-    project = evil_project(tmp_path / "evil", marker)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-                    "--dest", str(tmp_path / "wheels"), str(project)], capture_output=True, timeout=300)
-    assert marker.exists()
 
 
 @pytest.mark.parametrize("payload", ["directory", "requirements", "option"])

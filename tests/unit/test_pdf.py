@@ -1,6 +1,6 @@
-"""The pdf stage's kept auxiliary files: a failed build adds nothing to ``report/build/`` and cannot
-spoil the next one (a rebuild equal to a clean build: tests/integration/test_pdf.py); and the built
-report as a reader sees it."""
+"""The pdf stage's refusals in one line, and the built report as a reader sees it (its fonts, vectors
+and pages). A failed build that adds nothing to ``report/build/``, and the builds that compile
+documents, are in tests/integration/test_pdf.py."""
 
 from __future__ import annotations
 
@@ -30,47 +30,8 @@ needs_poppler = pytest.mark.skipif(shutil.which("pdffonts") is None or shutil.wh
                                    reason="Poppler's tools not installed (bash bootstrap.sh installs poppler-utils)")
 
 
-def test_failed_stage_adds_nothing_to_report_build_and_does_not_spoil_the_next_build(tmp_path, stage, capsys):
-    tex, out, aux = stage
-    good = document("Alpha", "Beta")
-    tex.write_text(good)
-    arguments = ["--tex", str(tex), "--pdf", str(out), "--aux-dir", str(aux)]
-    assert pdf.main(arguments) == 0
-    before = {path.name: path.read_bytes() for path in tex.parent.iterdir()}
-    kept = {path.name: path.read_bytes() for path in aux.iterdir() if path.suffix != ".log"}
-
-    # Fails after the .aux has been written: a label, then an undefined macro at the end.
-    tex.write_text(good.replace(r"\end{document}", "\\section{Delta}\\label{sec:new}\n\\undefinedmacro\n\\end{document}"))
-    capsys.readouterr()
-    assert pdf.main(arguments) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "LaTeX error: Undefined control sequence" in err and "\\undefinedmacro" in err
-    assert f"(log: {aux / 'report.log'})" in err
-    after = {path.name: path.read_bytes() for path in tex.parent.iterdir()}
-    assert sorted(after) == sorted(before) == ["report.pdf", "report.tex"]
-    assert after["report.pdf"] == before["report.pdf"]  # the last good PDF, untouched
-    # The failed build's files are gone: the last good build's are kept as they were, with the failed log.
-    assert {path.name: path.read_bytes() for path in aux.iterdir() if path.suffix != ".log"} == kept
-    assert "Undefined control sequence" in (aux / "report.log").read_text()
-    assert [path.name for path in aux.parent.iterdir()] == ["latex"]  # no copy of the cache left behind
-
-    # The next build starts clean and gives a clean build's bytes.
-    tex.write_text(good)
-    assert pdf.main(arguments) == 0
-    assert out.read_bytes() == clean_build(tmp_path, good)
 
 
-def test_a_document_whose_auxiliary_file_never_settles_is_refused_after_max_passes(tmp_path, stage):
-    tex, out, aux = stage
-    # Each pass writes to the .aux one more than the count it read from it: no pass is the last.
-    tex.write_text("\\documentclass{article}\\makeatletter\\providecommand\\passes{0}\n"
-                   "\\begin{document}\\count255=\\passes\\advance\\count255 by 1\n"
-                   "\\immediate\\write\\@auxout{\\gdef\\string\\passes{\\the\\count255}}Pass \\the\\count255.\n"
-                   "\\end{document}\n")
-    with pytest.raises(PipelineError, match=f"still changed after {pdflatex.MAX_PASSES} pdflatex passes"):
-        pdf.compile_pdf(tex, out, aux_dir=aux)
-    assert not out.exists()
-    assert sorted(path.name for path in aux.iterdir()) == ["report.log"]
 
 
 def test_a_tex_name_that_tex_would_read_as_code_is_refused_in_one_line(tmp_path):
