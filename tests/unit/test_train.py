@@ -13,26 +13,10 @@ from mnist_report import train as train_stage
 from mnist_report.config.runs import SEED_LIMIT
 from support.paths import REPO
 from mnist_report.config.schema import load_params
+from support.train_workdir import REAL_DATA, workdir, write_params  # noqa: F401  (fixtures)
 from support.yaml_files import yaml_text
 
 ROOT = REPO
-REAL_DATA = ROOT / "data" / "mnist"
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A directory that looks like the project: params.yaml and the real data (dvc repro download)."""
-    assert (REAL_DATA / "train-images-idx3-ubyte").exists(), "run `dvc repro download` first"
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "mnist").symlink_to(REAL_DATA)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def write_params(directory, **run_overrides):
-    params = load_params(ROOT / "params.yaml")
-    params["runs"]["trial"] = {"task": "binary", "learning_rate": 0.05, "epochs": 2, **run_overrides}
-    (directory / "params.yaml").write_text(yaml_text(params))
 
 
 def test_stage_writes_metrics_history_and_weights(workdir):
