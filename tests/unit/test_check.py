@@ -4,8 +4,6 @@ the figures stage's bounds, at once; ``params.yaml: ok`` for the project's file.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,12 +21,15 @@ BOMB = "[" + ", ".join(["&a0 [x, x, x, x, x, x, x, x, x]"] + [
     f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]) + "]"
 
 
-def run_check(tmp_path: Path, text: str) -> tuple[int, str, float]:
+def run_check(tmp_path: Path, text: str, capsys) -> tuple[int, str, float]:
+    """Runs the check on ``text`` as params.yaml, in this process: (exit status, what it printed, seconds)."""
     (tmp_path / "params.yaml").write_text(text)
+    capsys.readouterr()
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "mnist_report.check", str(tmp_path / "params.yaml")],
-                            capture_output=True, text=True, timeout=60)
-    return result.returncode, result.stderr + result.stdout, time.monotonic() - started
+    status = check.main([str(tmp_path / "params.yaml")])
+    seconds = time.monotonic() - started
+    printed = capsys.readouterr()
+    return status, printed.err + printed.out, seconds
 
 
 def test_the_projects_params_pass(capsys):
@@ -51,9 +52,9 @@ def test_the_projects_params_pass(capsys):
     pytest.param(BASE.replace("  size_inches: [5.0, 3.8]", "  size_inches: [0.01, 0.01]"),
                  "error: figures.size_inches = [0.01, 0.01]: figure 2b_loss prints at", id="a-figure-too-small"),
 ])
-def test_what_dvc_reads_first_gets_our_one_line_at_once(tmp_path, text, line):
+def test_what_dvc_reads_first_gets_our_one_line_at_once(tmp_path, capsys, text, line):
     assert text != BASE
-    status, output, seconds = run_check(tmp_path, text)
+    status, output, seconds = run_check(tmp_path, text, capsys)
     assert status == 1 and output.startswith(line) and output.count("\n") == 1, output
     assert len(output) < 2000 and seconds < 10
     assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml"]

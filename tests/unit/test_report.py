@@ -2,21 +2,20 @@
 word and refusal of its text.
 
 Each test builds a small synthetic project in a temporary directory (support.report_project: params,
-metrics, histories, weights, tiny MNIST-format files and placeholder figures). Only the compile test
-needs TeX; the pdf stage: tests/unit/test_pdf.py.
+metrics, histories, weights, tiny MNIST-format files and placeholder figures); none needs TeX. The
+report compiled: tests/integration/test_report.py; the pdf stage: tests/unit/test_pdf.py.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mnist_report import pdf, report
+from mnist_report import report
 from mnist_report.common.errors import PipelineError
 from mnist_report.config.params import check_params
 from mnist_report.reporting import facts_task3, templates
@@ -454,39 +453,6 @@ def test_data_facts_count_the_binary_examples_and_check_the_digests(repo):
     assert facts["train_digit_counts"][2:4] == [2000, 2005] and sum(facts["train_digit_counts"]) == 20000
     assert not facts["all_expected"]  # fake files are not MNIST
     assert all(len(f["sha256"]) == 64 for f in facts["files"])
-
-
-# ------------------------------------------------------------------------------------ provenance
-
-
-# ------------------------------------------------------------------------------------------ pdf
-
-@needs_tex
-def test_compiled_report_shows_every_task_and_the_numbers(tmp_path):
-    params = make_repo(tmp_path)
-    params["report"]["title"] = NASTY
-    rewrite_metric(tmp_path, "binary", val_loss=float(PUBLISHED["binary"]["val_loss"]) * 1.001)
-    tex_path = tmp_path / "report/build/report.tex"
-    tex_path.parent.mkdir(parents=True, exist_ok=True)
-    tex_path.write_text(render_repo(tmp_path, params))
-    pdf_path = tmp_path / "report/build/report.pdf"
-    compiled = pdf.compile_pdf(tex_path, pdf_path)
-    assert compiled.overfull == []
-    assert compiled.warnings == []  # no underfull box, no bookmark that lost a token (hyperref)
-    first = pdf_path.read_bytes()
-    text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, check=True).stdout.decode()
-    flat = " ".join(text.split())
-    assert NASTY in flat
-    positions = [flat.index(heading + ":") for heading in TASK_HEADINGS]
-    assert positions == sorted(positions)
-    for number in ("0.0651", "92.25 %", "91.57 %", "0.06509106268432195", "0.9157", "MISMATCH",
-                   "1 of the 10 values disagree", "Appendix A", "Appendix B"):
-        assert number in flat, number
-    assert "VAR{" not in flat and "BLOCK{" not in flat
-    # The same .tex and figures give the same bytes.
-    pdf.compile_pdf(tex_path, pdf_path)
-    assert pdf_path.read_bytes() == first
-    assert not (tmp_path / "report/build/report.log").exists()
 
 
 def test_4c_says_so_when_the_lambda_runs_differ_in_more_than_lambda(repo):
