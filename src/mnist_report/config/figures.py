@@ -69,8 +69,6 @@ class NormFigure(Section):
     legend: Legend
 
 
-FigureSettings = StepFigure | WeightsFigure | NormFigure
-
 # --- the registry ----------------------------------------------------------------------------------
 
 #: A figure's ``shows`` that is no list of roles: every softmax run, ordered by lambda (:func:`lambda_sweep`).
@@ -156,11 +154,6 @@ class _FiguresBase(Section):
     def size_key(self, name: str) -> str:
         """Returns the params key of that size."""
         return f"figures.{name}.size_inches" if REGISTRY[name].own_size else "figures.size_inches"
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        """The figure names, in the order of params.yaml."""
-        return FIGURE_NAMES
 
 
 def figure_field(kind: type[Section], name: str) -> Any:

@@ -26,6 +26,8 @@ LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
 IMAGE_SIDE = 28
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
 DIGITS = 10
+#: The final weights of a softmax run: a pixel's weight per row, the bias last; a column per digit.
+SOFTMAX_WEIGHTS_SHAPE = (PIXELS + 1, DIGITS)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from mnist_report.common.errors import PipelineError
 from mnist_report.common.outputs import TRAIN_COLUMNS, VALIDATION_COLUMNS, output_paths
 from mnist_report.config.figures import FIGURE_NAMES, REGISTRY, NormFigure, StepFigure, shown_runs
 from mnist_report.config.params import Params
-from mnist_report.mnist.data import DIGITS, PIXELS
+from mnist_report.mnist.data import SOFTMAX_WEIGHTS_SHAPE
 from mnist_report.plotting.drawings import LINESTYLES, Curve, steps_figure, weight_norm_figure, weights_figure
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def read_softmax_weights(root: Path, run: str) -> np.ndarray:
     """Returns the final weights of a softmax run, shape (785, 10): pixel rows 0..783, then the bias."""
     path = output_paths(run)["weights"]
     try:
-        return outputs.read_weights(root / path, str(path), (PIXELS + 1, DIGITS))
+        return outputs.read_weights(root / path, str(path), SOFTMAX_WEIGHTS_SHAPE)
     except PipelineError as error:
         raise PipelineError(f"run {run}: {error}") from error
 

@@ -127,7 +127,7 @@ def build_context(params: Params, root: str | os.PathLike = ".", *,
     def weights(run: str) -> dict[str, Any]:
         shown = output_paths(run)["weights"]
         return {"run": run, "l2_lambda": runs[run].l2_lambda,
-                "roughness": roughness(outputs.read_weights(root / shown, str(shown), (data.PIXELS + 1, data.DIGITS)))}
+                "roughness": roughness(outputs.read_weights(root / shown, str(shown), data.SOFTMAX_WEIGHTS_SHAPE))}
 
     metrics = {run: metrics_of(run) for run in runs}
     schedules = {run: schedule_of(run) for run in runs}
