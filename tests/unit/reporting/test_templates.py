@@ -264,17 +264,15 @@ def test_a_misspelt_value_or_a_fact_without_an_enum_is_found():
     ]
 
 
-def placed_figures(trees: dict[str, nodes.Template]) -> list[tuple[str, str]]:
-    """(template, figure name) of every ``figure(figures["<name>"])`` in the templates."""
-    return [(name, call.args[0].arg.value) for name, tree in trees.items() for call in tree.find_all(nodes.Call)
-            if isinstance(call.node, nodes.Name) and call.node.name == "figure"
-            and isinstance(call.args[0], nodes.Getitem) and isinstance(call.args[0].arg, nodes.Const)]
+def figure_calls(trees: dict[str, nodes.Template]) -> list[tuple[str, nodes.Call]]:
+    """(template, call) of every call of the ``figure`` macro in the templates."""
+    return [(name, call) for name, tree in trees.items() for call in tree.find_all(nodes.Call)
+            if isinstance(call.node, nodes.Name) and call.node.name == "figure"]
 
 
 def test_each_figure_of_the_registry_is_placed_once_in_the_template_its_entry_names():
-    trees = {name: tree(name) for name in TEMPLATE_FILES}
-    placed = placed_figures(trees)
+    calls = figure_calls({name: tree(name) for name in TEMPLATE_FILES})
+    placed = [(name, call.args[0].arg.value) for name, call in calls
+              if isinstance(call.args[0], nodes.Getitem) and isinstance(call.args[0].arg, nodes.Const)]
     assert sorted(placed) == sorted((entry.template, entry.name) for entry in FIGURES)
-    calls = [call for tree in trees.values() for call in tree.find_all(nodes.Call)
-             if isinstance(call.node, nodes.Name) and call.node.name == "figure"]
     assert len(calls) == len(placed)  # every figure a template places, it names by a constant
